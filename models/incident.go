@@ -1,0 +1,62 @@
+package models
+
+import "time"
+
+// Level is how bad things look for a service (or one region of it).
+type Level string
+
+const (
+	LevelOK      Level = "ok"
+	LevelWarning Level = "warning" // possible problems
+	LevelOutage  Level = "outage"
+)
+
+// Rank orders levels: ok < warning < outage.
+func (l Level) Rank() int {
+	switch l {
+	case LevelWarning:
+		return 1
+	case LevelOutage:
+		return 2
+	}
+	return 0
+}
+
+// ScopeGlobal is the scope of an incident that is not confined to a region.
+const ScopeGlobal = "global"
+
+// Share is one problem's or region's part of recent reports.
+type Share struct {
+	Key     string  `json:"key"`
+	Count   int     `json:"count"`
+	Percent float64 `json:"percent"`
+}
+
+// Incident is a period in which reports for a service (or one region of it)
+// stood significantly above what is normal for that time of day and week.
+// The evidence is the window that fired (or the worst one since).
+type Incident struct {
+	ID         uint64     `gorm:"primaryKey"`
+	ServiceID  uint       `gorm:"not null;index:idx_incidents_service_started,priority:1"`
+	Scope      string     `gorm:"size:8;not null"` // ScopeGlobal or a region code
+	Level      Level      `gorm:"size:8;not null"`
+	StartedAt  time.Time  `gorm:"not null;index:idx_incidents_service_started,priority:2"`
+	ResolvedAt *time.Time `gorm:"index"`
+	PeakAt     time.Time  `gorm:"not null"`
+	Peak       float64    `gorm:"not null"` // the highest actual count of a window
+	// Evidence: expected and actual reports in the window, their ratio, the
+	// significance (-log10 of the p-value) and the rule that fired.
+	Window       time.Duration `gorm:"not null"`
+	Expected     float64       `gorm:"not null"`
+	Actual       float64       `gorm:"not null"`
+	Ratio        float64       `gorm:"not null"`
+	Significance float64       `gorm:"not null"`
+	Rule         string        `gorm:"size:200;not null"`
+	TopProblems  []Share       `gorm:"serializer:json"`
+	TopRegions   []Share       `gorm:"serializer:json"`
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Open reports whether the incident has not been resolved.
+func (i *Incident) Open() bool { return i.ResolvedAt == nil }
