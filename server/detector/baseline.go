@@ -1,0 +1,323 @@
+package detector
+
+import (
+	"math"
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+// Profile geometry: 15-minute slots over a UTC week (slot 0 = Monday 00:00).
+const (
+	slotSecs     = 15 * 60
+	slotsPerDay  = 96
+	slotsPerWeek = 7 * slotsPerDay
+	ringSize     = 64 // recent buckets kept for windows: an hour of minutes
+	weekSecs     = 7 * 86400
+	daySecs      = 86400
+	mondayOffset = 3 * daySecs // 1970-01-01 was a Thursday
+)
+
+// bucket is one observed bucket in the recent ring. start is unix seconds
+// relative to Model.base; mu is what the model expected before seeing x.
+type bucket struct {
+	start int32
+	secs  int32
+	x, mu float32
+}
+
+// Model is the online baseline of one series (a service, or one region of
+// it): a time-of-week profile, a robust level, the series' overdispersion and
+// a short ring of recent buckets. It learns from completed buckets only, in
+// time order, and never stores raw history. The zero value is not ready: use
+// NewModel. A Model is not safe for concurrent use.
+type Model struct {
+	p Params
+
+	week [slotsPerWeek]float32 // reports per minute by slot of week, as last learned
+	day  [slotsPerDay]float32  // reports per minute by slot of day (all days)
+
+	base  int64 // unix seconds of the Monday 00:00 UTC before the first bucket
+	first int64 // unix seconds of the first bucket's start
+	last  int64 // unix seconds of the last bucket's end
+	seen  bool
+
+	// level: recent actual / recent profile expectation (ratio of decayed sums).
+	levNum, levDen float64
+	hold           bool // an incident is open: learn upwards only very slowly
+
+	// overdispersion: decayed sums of excess variance and squared means at
+	// bucket scale (b) and at 15-minute scale (q).
+	dispBA, dispBB, dispQA, dispQB float64
+	bucketSecs                     int32
+
+	// current 15-minute slot being accumulated
+	accSlot           int64
+	accX, accMu, accN float64
+
+	// daily-cycle alignment (slots) and the errors of the three candidates
+	shift    int16
+	shiftErr [3]float32
+
+	ring [ringSize]bucket
+	head int // next write position
+	n    int // filled entries
+}
+
+// NewModel returns an empty model using p's learning parameters.
+func NewModel(p Params) *Model {
+	return &Model{p: p}
+}
+
+// Hold tells the model whether an incident is open on its series. While one
+// is, upward learning is clipped hard (Params.HoldWinsor) so that an outage
+// does not become the baseline; a step that lasts many hours is still
+// absorbed eventually.
+func (m *Model) Hold(open bool) { m.hold = open }
+
+// Ready reports whether the model has at least Params.MinHistory of history
+// at time t; before that only the cold-start rule applies.
+func (m *Model) Ready(t time.Time) bool {
+	return m.seen && t.Unix()-m.first >= int64(m.p.MinHistory/time.Second)
+}
+
+// Level is the current level factor: recent reports relative to the
+// time-of-week profile (1 = as usual).
+func (m *Model) Level() float64 {
+	return (m.levNum + m.p.LevelPrior) / (m.levDen + m.p.LevelPrior)
+}
+
+// weeks is the number of whole weeks of history at unix time u.
+func (m *Model) weeks(u int64) int64 { return (u - m.first) / weekSecs }
+
+// days is the number of whole days of history at unix time u.
+func (m *Model) days(u int64) int64 { return (u - m.first) / daySecs }
+
+// slotRate is the learned rate per minute of absolute slot s (unix/900),
+// with the current alignment shift, blending the weekly and daily profiles.
+func (m *Model) slotRate(s int64, shift int16, u int64) float64 {
+	w := mod(s+mondayOffset/slotSecs+int64(shift), slotsPerWeek)
+	d := float64(m.day[w%slotsPerDay])
+	nw := m.weeks(u)
+	if nw <= 0 {
+		return d
+	}
+	wk := float64(m.week[w])
+	k := float64(min(nw, 4))
+	return (k*wk + d) / (k + 1)
+}
+
+// shapeRate is the profile rate per minute at unix time u, linearly
+// interpolated between slot centres.
+func (m *Model) shapeRate(u int64, shift int16) float64 {
+	c := u - slotSecs/2
+	s := floorDiv(c, slotSecs)
+	f := float64(c-s*slotSecs) / slotSecs
+	r := (1-f)*m.slotRate(s, shift, u) + f*m.slotRate(s+1, shift, u)
+	return math.Max(r, m.p.RateFloor)
+}
+
+// expectShape is the profile's expected count for [u, u+secs), level 1.
+func (m *Model) expectShape(u int64, secs int64, shift int16) float64 {
+	return m.shapeRate(u+secs/2, shift) * float64(secs) / 60
+}
+
+// Expect is the expected count and its normal band for the span [t, t+d),
+// as the model stands now. Before MinHistory it returns a zero band.
+func (m *Model) Expect(t time.Time, d time.Duration) models.Band {
+	if !m.Ready(t) || d <= 0 {
+		return models.Band{}
+	}
+	secs := int64(d / time.Second)
+	mu := m.Level() * m.expectShape(t.Unix(), secs, m.shift)
+	phi := m.dispersion(float64(secs) / 60)
+	sd := math.Sqrt(mu + phi*mu*mu)
+	return models.Band{Expected: mu, Low: math.Max(0, mu-2*sd), High: mu + 2*sd}
+}
+
+// Observe learns one completed bucket [t, t+width) holding count reports
+// (unique reporters). Buckets must come in time order; one that starts
+// before the previous one ended is ignored. Widths may differ between calls
+// (15-minute rollups to seed, then 1-minute counts live).
+func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
+	u, secs := t.Unix(), int64(width/time.Second)
+	if secs <= 0 || math.IsNaN(count) {
+		return
+	}
+	count = math.Max(count, 0)
+	if !m.seen {
+		m.seen, m.first, m.last = true, u, u
+		m.base = u - mod(u+mondayOffset, weekSecs)
+		m.accSlot = floorDiv(u, slotSecs)
+	}
+	if u < m.last {
+		return
+	}
+	m.last = u + secs
+	m.bucketSecs = int32(secs)
+	ready := m.days(u) >= 1
+	lev := m.Level()
+	shape := m.expectShape(u, secs, m.shift)
+	mu := lev * shape
+	if !ready {
+		mu = 0
+	}
+	// An ingest gap: a zero where zero is very unlikely. Keep it out of
+	// windows and out of learning.
+	if ready && count == 0 && mu > m.p.GapMean {
+		m.push(u, secs, 0, 0)
+		return
+	}
+	m.push(u, secs, count, mu)
+
+	// Winsorise before learning so that an outage moves nothing much.
+	xc := count
+	if ready {
+		up := m.p.Winsor
+		if m.hold {
+			up = m.p.HoldWinsor
+		}
+		sd := math.Sqrt(mu)
+		hi := mu*(1+up) + 2*sd + 1
+		lo := mu/(1+m.p.Winsor) - 2*sd
+		xc = math.Min(math.Max(count, lo), hi)
+
+		r := count - mu
+		lim := 4 * math.Sqrt(mu+m.dispersion(float64(secs)/60)*mu*mu+1)
+		r = math.Max(-lim, math.Min(lim, r))
+		dec := math.Exp(-float64(secs) / m.p.DispersionTau.Seconds())
+		m.dispBA = dec*m.dispBA + r*r - mu
+		m.dispBB = dec*m.dispBB + mu*mu
+
+		dl := math.Exp(-float64(secs) / m.p.LevelTau.Seconds())
+		m.levNum = dl*m.levNum + xc
+		m.levDen = dl*m.levDen + shape
+	}
+	m.learnProfile(u, secs, xc, mu)
+}
+
+// learnProfile spreads a (winsorised) bucket over the 15-minute slots it
+// covers and, when a slot is complete, updates the profiles.
+func (m *Model) learnProfile(u, secs int64, x, mu float64) {
+	for secs > 0 {
+		s := floorDiv(u, slotSecs)
+		part := min(secs, (s+1)*slotSecs-u)
+		if s != m.accSlot {
+			m.closeSlot()
+			m.accSlot = s
+		}
+		f := float64(part) / float64(secs)
+		m.accX += x * f
+		m.accMu += mu * f
+		m.accN += float64(part) / 60
+		u += part
+		secs -= part
+		x -= x * f
+		mu -= mu * f
+	}
+	if m.accN >= slotSecs/60-1e-9 {
+		m.closeSlot()
+		m.accSlot++
+	}
+}
+
+// closeSlot folds the accumulated slot into the profiles, the 15-minute
+// dispersion and the alignment check.
+func (m *Model) closeSlot() {
+	if m.accN <= 0 {
+		return
+	}
+	s, x, mu, mins := m.accSlot, m.accX, m.accMu, m.accN
+	m.accX, m.accMu, m.accN = 0, 0, 0
+	u, cover, rate := s*slotSecs, mins/15, x/mins
+	nd, nw := m.days(u), m.weeks(u)
+	if mu > 0 && cover > 0.99 {
+		r := x - mu
+		lim := 4 * math.Sqrt(mu+m.dispersion(15)*mu*mu+1)
+		r = math.Max(-lim, math.Min(lim, r))
+		dec := math.Exp(-float64(slotSecs) / m.p.DispersionTau.Seconds())
+		m.dispQA = dec*m.dispQA + r*r - mu
+		m.dispQB = dec*m.dispQB + mu*mu
+		m.checkShift(s, x, u)
+	}
+	w := mod(s+mondayOffset/slotSecs+int64(m.shift), slotsPerWeek)
+	ad := math.Max(1/float64(nd+1), m.p.DayAlpha) * cover
+	m.day[w%slotsPerDay] += float32(ad * (rate - float64(m.day[w%slotsPerDay])))
+	if nw == 0 {
+		m.week[w] = float32(rate) // first week: take it as seen (already winsorised)
+	} else {
+		aw := math.Max(1/float64(nw+1), m.p.WeekAlpha) * cover
+		m.week[w] += float32(aw * (rate - float64(m.week[w])))
+	}
+}
+
+// checkShift compares how well the current alignment and its ±1 h
+// neighbours explain the last hours; when a neighbour is clearly better
+// (a daylight-saving change, a moved routine) the profile is re-aligned.
+func (m *Model) checkShift(s int64, x float64, u int64) {
+	if m.weeks(u) < 1 {
+		return
+	}
+	lev := m.Level()
+	dec := float32(math.Exp(-float64(slotSecs) / m.p.ShiftTau.Seconds()))
+	for i, d := range [3]int16{-4, 0, 4} {
+		e := lev * m.slotRate(s, m.shift+d, u) * 15
+		diff := math.Sqrt(x) - math.Sqrt(e)
+		m.shiftErr[i] = dec*m.shiftErr[i] + float32(diff*diff)
+	}
+	best := 1
+	for i := 0; i < 3; i += 2 {
+		if m.shiftErr[i] < m.shiftErr[best]*float32(m.p.ShiftGain) {
+			best = i
+		}
+	}
+	if best != 1 && m.shiftErr[1] > float32(m.p.ShiftMinErr) {
+		m.shift += int16(best-1) * 4
+		m.shiftErr = [3]float32{}
+	}
+}
+
+// push appends a bucket to the recent ring.
+func (m *Model) push(u, secs int64, x, mu float64) {
+	m.ring[m.head] = bucket{start: int32(u - m.base), secs: int32(secs), x: float32(x), mu: float32(mu)}
+	m.head = (m.head + 1) % ringSize
+	m.n = min(m.n+1, ringSize)
+}
+
+// dispersion is the relative variance of the model's error for a window of
+// w minutes: phi(w) = s2 + g/w, fitted to what was seen at bucket and
+// 15-minute scale, floored at Params.MinDispersion.
+func (m *Model) dispersion(w float64) float64 {
+	floor := m.p.MinDispersion
+	if m.dispQB <= 0 {
+		return floor + m.p.PriorDispersion
+	}
+	q := math.Max(0, m.dispQA/m.dispQB)
+	b := q
+	bm := float64(m.bucketSecs) / 60
+	if m.dispBB > 0 && bm < 15 {
+		b = math.Max(0, m.dispBA/m.dispBB)
+	}
+	s2, g := q, 0.0
+	if bm < 15 && b > q {
+		g = (b - q) / (1/bm - 1.0/15)
+		s2 = math.Max(0, q-g/15)
+	}
+	return math.Max(floor, s2+g/math.Max(w, bm))
+}
+
+func mod(a, b int64) int64 {
+	r := a % b
+	if r < 0 {
+		r += b
+	}
+	return r
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}

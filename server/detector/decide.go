@@ -1,0 +1,197 @@
+package detector
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+// maxWindows bounds Params.Windows (Decision keeps its stats inline).
+const maxWindows = 6
+
+// WindowStat is the evidence of one window: reports seen and expected in it,
+// and the test on it with the largest bucket left out.
+type WindowStat struct {
+	Window       time.Duration // span actually covered (whole buckets)
+	Expected     float64       // expected reports in the window
+	Actual       float64       // reports in the window
+	Significance float64       // -log10 p of the test (largest bucket left out)
+	Excess       float64       // actual - expected, largest bucket left out
+	Ratio        float64       // actual / expected, largest bucket left out
+	Level        models.Level  // what this window alone says
+}
+
+// Decision is the detector's verdict on one series at one moment, with the
+// evidence that explains it.
+type Decision struct {
+	At    time.Time
+	Scope string       // models.ScopeGlobal or a region code
+	Level models.Level // ok, warning or outage
+	Quiet bool         // every window is back near its baseline
+	Cold  bool         // decided by the cold-start rule
+
+	// The deciding window (the worst one): the same fields as WindowStat.
+	Window       time.Duration
+	Expected     float64
+	Actual       float64
+	Ratio        float64 // Actual / Expected over the whole window
+	Significance float64
+
+	Stats  [maxWindows]WindowStat // every window evaluated, shortest first
+	NStats int
+}
+
+// Rule is the plain-language rule behind the decision, e.g. "reports in the
+// last 5m: 85 vs 12.0 expected (7.1x), significance 14.2 (-log10 p) at least 5:
+// warning". It allocates; call it when something changed.
+func (d *Decision) Rule(p Params) string {
+	if d.Cold {
+		return fmt.Sprintf("cold start (less than %s of history): %.0f distinct reporters in %s; %d open an outage",
+			p.MinHistory, d.Actual, d.Window, p.ColdStart)
+	}
+	if d.Level == models.LevelOK {
+		return fmt.Sprintf("reports in the last %s: %.0f vs %.1f expected: normal", d.Window, d.Actual, d.Expected)
+	}
+	sig, ratio, excess := p.WarnSignificance, p.WarnRatio, p.WarnExcess
+	if d.Level == models.LevelOutage {
+		sig, ratio, excess = p.OutageSignificance, p.OutageRatio, p.OutageExcess
+	}
+	scope := ""
+	if d.Scope != "" && d.Scope != models.ScopeGlobal {
+		scope = " in " + d.Scope
+	}
+	return fmt.Sprintf("reports%s in the last %s: %.0f vs %.1f expected (%.1fx); without its busiest bucket "+
+		"significance %.1f >= %g, ratio >= %g, excess >= %g: %s",
+		scope, d.Window, d.Actual, d.Expected, d.Ratio, d.Significance, sig, ratio, excess, d.Level)
+}
+
+// Band is the deciding window's expectation as a models.Band (±2 sd).
+func (d *Decision) Band(m *Model) models.Band {
+	phi := m.dispersion(d.Window.Minutes())
+	sd := math.Sqrt(d.Expected + phi*d.Expected*d.Expected)
+	return models.Band{Expected: d.Expected, Low: math.Max(0, d.Expected-2*sd), High: d.Expected + 2*sd}
+}
+
+// Decide judges the series at time now. pending is the count of the bucket
+// in progress, [end of the last observed bucket, now); pass 0 when now is a
+// bucket boundary. It does not change the model.
+func (m *Model) Decide(now time.Time, pending float64) Decision {
+	d := Decision{At: now, Scope: models.ScopeGlobal, Level: models.LevelOK, Quiet: true}
+	if !m.seen {
+		return d
+	}
+	nowU := now.Unix()
+	lev := m.Level()
+	ready := m.Ready(now)
+
+	// Walk the ring newest first, the pending bucket before it.
+	var x, mu, bestEx, bestX, bestMu float64
+	bestEx = math.Inf(-1)
+	cnt, wi, oldest := 0, 0, nowU
+	take := func(start, secs int64, bx, bmu float64) {
+		x += bx
+		mu += bmu
+		cnt++
+		oldest = start
+		if bx-bmu > bestEx {
+			bestEx, bestX, bestMu = bx-bmu, bx, bmu
+		}
+	}
+	if pendSecs := nowU - m.last; pendSecs > 0 && pendSecs < int64(m.bucketSecs) {
+		pmu := 0.0
+		if ready {
+			pmu = lev * m.expectShape(m.last, pendSecs, m.shift)
+		}
+		take(m.last, pendSecs, math.Max(pending, 0), pmu)
+	}
+	if !ready {
+		// Cold start: distinct reporters within ColdStartWindow.
+		lim := nowU - int64(m.p.ColdStartWindow/time.Second)
+		for i := 0; i < m.n; i++ {
+			b := m.ring[mod(int64(m.head-1-i), ringSize)]
+			if int64(b.start)+m.base < lim {
+				break
+			}
+			take(int64(b.start)+m.base, int64(b.secs), float64(b.x), 0)
+		}
+		d.Cold, d.Window, d.Actual = true, m.p.ColdStartWindow, x
+		if m.p.ColdStart > 0 && x >= float64(m.p.ColdStart) {
+			d.Level, d.Quiet, d.Significance = models.LevelOutage, false, math.Inf(1)
+		} else if x >= float64(m.p.ColdStart)/2 {
+			d.Quiet = false
+		}
+		return d
+	}
+	wins := m.p.Windows
+	for i := 0; i <= m.n && wi < len(wins) && wi < maxWindows; i++ {
+		var b bucket
+		var bs int64
+		if i < m.n {
+			b = m.ring[mod(int64(m.head-1-i), ringSize)]
+			bs = int64(b.start) + m.base
+		}
+		// Close every window that this bucket would overflow.
+		for wi < len(wins) && wi < maxWindows && cnt >= 2 && (i == m.n || bs < nowU-int64(wins[wi]/time.Second)) {
+			if d.NStats == 0 || d.Stats[d.NStats-1].Window != time.Duration(nowU-oldest)*time.Second {
+				m.judge(&d, time.Duration(nowU-oldest)*time.Second, x, mu, bestX, bestMu)
+			}
+			wi++
+		}
+		if i == m.n {
+			break
+		}
+		take(bs, int64(b.secs), float64(b.x), float64(b.mu))
+	}
+	return d
+}
+
+// judge tests one window and folds it into the decision.
+func (m *Model) judge(d *Decision, w time.Duration, x, mu, bx, bmu float64) {
+	p := &m.p
+	lx, lmu := x-bx, mu-bmu // leave the busiest bucket out
+	st := WindowStat{Window: w, Expected: mu, Actual: x, Excess: lx - lmu, Level: models.LevelOK}
+	if lmu > 0 {
+		st.Ratio = lx / lmu
+		mins := w.Minutes() * lmu / math.Max(mu, 1e-9)
+		st.Significance = Significance(lx, lmu, m.dispersion(mins))
+	}
+	switch {
+	case st.Significance >= p.OutageSignificance && st.Ratio >= p.OutageRatio && st.Excess >= p.OutageExcess:
+		st.Level = models.LevelOutage
+	case st.Significance >= p.WarnSignificance && st.Ratio >= p.WarnRatio && st.Excess >= p.WarnExcess:
+		st.Level = models.LevelWarning
+	}
+	if st.Significance >= p.QuietSignificance && st.Excess >= p.WarnExcess/2 && st.Ratio >= 1+(p.WarnRatio-1)/2 {
+		d.Quiet = false
+	}
+	d.Stats[d.NStats] = st
+	d.NStats++
+	if d.NStats == 1 || st.Level.Rank() > d.Level.Rank() ||
+		(st.Level.Rank() == d.Level.Rank() && st.Significance > d.Significance) {
+		d.Level, d.Window, d.Expected, d.Actual, d.Significance = st.Level, w, mu, x, st.Significance
+		d.Ratio = x / math.Max(mu, 1e-9)
+	}
+}
+
+// Significance is -log10 of an upper bound on P(X ≥ x) for X negative
+// binomial with mean mu and relative variance phi (variance mu + phi mu²;
+// phi = 0 is Poisson): the Chernoff bound x ln(x/mu) + (x+r) ln(1 + (mu-x)/(x+r))
+// with r = 1/phi. It is 0 when x ≤ mu. Counts need not be integers.
+func Significance(x, mu, phi float64) float64 {
+	if x <= mu || mu <= 0 {
+		if mu <= 0 && x > 0 {
+			return math.Inf(1)
+		}
+		return 0
+	}
+	var i float64
+	if phi <= 1e-12 {
+		i = x*math.Log(x/mu) - x + mu
+	} else {
+		r := 1 / phi
+		i = x*math.Log(x/mu) + (x+r)*math.Log1p((mu-x)/(x+r))
+	}
+	return math.Max(0, i/math.Ln10)
+}

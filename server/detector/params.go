@@ -1,0 +1,100 @@
+package detector
+
+import "time"
+
+// Params are the detector's knobs. DefaultParams documents each default and
+// docs/detection.md explains why; the same values serve the live runner and
+// `outcry detect`.
+type Params struct {
+	// Cold start: with less than MinHistory of history, ColdStart distinct
+	// reporters within ColdStartWindow open an outage (per service:
+	// models.Service.ColdStartThreshold()).
+	ColdStart       int
+	ColdStartWindow time.Duration
+	MinHistory      time.Duration
+
+	// Windows are the spans compared with the baseline, shortest first; each
+	// covers at least two buckets and its largest bucket is left out of the
+	// test, so one burst alone never fires.
+	Windows []time.Duration
+
+	// A window is at warning when its significance (-log10 p), ratio and
+	// excess (actual - expected reports) all reach these; at outage when the
+	// Outage* ones do too.
+	WarnSignificance   float64
+	WarnRatio          float64
+	WarnExcess         float64
+	OutageSignificance float64
+	OutageRatio        float64
+	OutageExcess       float64
+
+	// Duration and hysteresis: an incident opens after OpenEvals consecutive
+	// evaluations at warning or worse spanning at least OpenAfter; it
+	// resolves after every window has stayed below QuietSignificance (or
+	// below half the warning excess or ratio) for ResolveAfter.
+	OpenEvals         int
+	OpenAfter         time.Duration
+	QuietSignificance float64
+	ResolveAfter      time.Duration
+
+	// Regional rule: a spike is regional when one region holds at least
+	// RegionalShare of the global excess and the rest of the world is below
+	// WarnSignificance.
+	RegionalShare float64
+
+	// Learning.
+	LevelTau        time.Duration // time constant of the level (recent / profile)
+	LevelPrior      float64       // pseudo-reports pulling a thin level towards 1
+	Winsor          float64       // learning clips a bucket to expected*(1+Winsor) + 2 sd + 1
+	HoldWinsor      float64       // the same clip while an incident is open
+	WeekAlpha       float64       // weight of a new week in a time-of-week slot (floor)
+	DayAlpha        float64       // weight of a new day in a time-of-day slot (floor)
+	DispersionTau   time.Duration // memory of the overdispersion estimate
+	MinDispersion   float64       // floor of the relative variance of the expectation
+	PriorDispersion float64       // relative variance assumed before any was measured
+	RateFloor       float64       // reports per minute never expected below this
+	GapMean         float64       // a zero bucket expected above this is an ingest gap
+	ShiftTau        time.Duration // memory of the daily-cycle alignment check
+	ShiftGain       float64       // a ±1 h alignment must have error below this fraction
+	ShiftMinErr     float64       // ... and the current one at least this much error
+}
+
+// DefaultParams are the defaults used live and by `outcry detect`.
+func DefaultParams() Params {
+	return Params{
+		ColdStart:       100,
+		ColdStartWindow: 5 * time.Minute,
+		MinHistory:      24 * time.Hour,
+
+		Windows: []time.Duration{2 * time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour},
+
+		WarnSignificance:   5,
+		WarnRatio:          1.5,
+		WarnExcess:         6,
+		OutageSignificance: 8,
+		OutageRatio:        3,
+		OutageExcess:       15,
+
+		OpenEvals:         1,
+		OpenAfter:         0,
+		QuietSignificance: 2,
+		ResolveAfter:      30 * time.Minute,
+
+		RegionalShare: 0.7,
+
+		LevelTau:        time.Hour,
+		LevelPrior:      3,
+		Winsor:          0.5,
+		HoldWinsor:      0.02,
+		WeekAlpha:       0.25,
+		DayAlpha:        1.0 / 7,
+		DispersionTau:   72 * time.Hour,
+		MinDispersion:   0.01,
+		PriorDispersion: 0.1,
+		RateFloor:       1.0 / 1440,
+		GapMean:         10,
+		ShiftTau:        6 * time.Hour,
+		ShiftGain:       0.6,
+		ShiftMinErr:     2,
+	}
+}
