@@ -12,13 +12,13 @@ import (
 // salted hash of the client address; the address itself is never stored.
 type Report struct {
 	ID           uint64    `gorm:"primaryKey"`
-	ServiceID    uint      `gorm:"not null;index:idx_reports_service_minute,priority:1"`
+	ServiceID    uint      `gorm:"not null"`
 	Problem      string    `gorm:"size:32;not null"`
 	Region       string    `gorm:"size:2;not null"`
 	Note         string    `gorm:"size:1200;not null;default:''"`
 	ReporterHash string    `gorm:"size:32;not null"`
 	Counted      bool      `gorm:"not null"`
-	Minute       int64     `gorm:"not null;index:idx_reports_minute;index:idx_reports_service_minute,priority:2"` // unix seconds of the minute it arrived in
+	Minute       int64     `gorm:"not null;index:idx_reports_minute"` // unix seconds of the minute it arrived in
 	CreatedAt    time.Time `gorm:"not null"`
 }
 
@@ -103,4 +103,13 @@ func BucketOf(t time.Time) time.Time { return t.Truncate(BucketSize) }
 type Setting struct {
 	Key   string `gorm:"primaryKey;size:64"`
 	Value string `gorm:"not null"`
+}
+
+// BucketTotal is one service's counted reports in one 15-minute bucket, in
+// total (Region "") or for one region.
+type BucketTotal struct {
+	ServiceID uint
+	Bucket    int64 // unix seconds of the bucket's start
+	Region    string
+	Count     int
 }

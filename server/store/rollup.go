@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/outcry/outcry/models"
+)
+
+const bucketSecs = int64(models.BucketSize / time.Second)
+
+// Rollup recomputes the 15-minute rollups of counted reports for every
+// bucket from since's bucket up to now. It is idempotent: a bucket is
+// recomputed from the raw reports and replaced, so running it every minute
+// keeps the open bucket current and closes finished ones.
+func (s *Store) Rollup(ctx context.Context, since time.Time) error {
+	from := models.BucketOf(since).Unix()
+	type row struct {
+		ServiceID uint
+		Bucket    int64
+		Region    string
+		Problem   string
+		Count     int
+	}
+	var rows []row
+	err := s.r.WithContext(ctx).Model(&models.Report{}).
+		Select("service_id, (minute / ?) * ? AS bucket, region, problem, COUNT(*) AS count", bucketSecs, bucketSecs).
+		Where("counted = ? AND minute >= ?", true, from).
+		Group("service_id, bucket, region, problem").
+		Scan(&rows).Error
+	if err != nil {
+		return translate(err, "rollup")
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	out := make([]models.Rollup, len(rows))
+	for i, r := range rows {
+		out[i] = models.Rollup{ServiceID: r.ServiceID, Bucket: r.Bucket, Region: r.Region, Problem: r.Problem, Count: r.Count}
+	}
+	err = s.w.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "service_id"}, {Name: "bucket"}, {Name: "region"}, {Name: "problem"}},
+		DoUpdates: clause.AssignmentColumns([]string{"count"}),
+	}).CreateInBatches(out, 200).Error
+	return translate(err, "rollup")
+}
+
+// Prune deletes raw reports older than keepReports and rollups older than
+// keepRollups, in slices so the writer is never held for long.
+func (s *Store) Prune(ctx context.Context, now time.Time, keepReports, keepRollups time.Duration) (reports, rollups int64, err error) {
+	cut := now.Add(-keepReports).Unix()
+	for {
+		res := s.w.WithContext(ctx).Exec(
+			"DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE minute < ? LIMIT 5000)", cut)
+		if res.Error != nil {
+			return reports, rollups, translate(res.Error, "reports")
+		}
+		reports += res.RowsAffected
+		if res.RowsAffected < 5000 {
+			break
+		}
+	}
+	res := s.w.WithContext(ctx).Where("bucket < ?", now.Add(-keepRollups).Unix()).Delete(&models.Rollup{})
+	return reports, res.RowsAffected, translate(res.Error, "rollups")
+}
+
+// History returns per-bucket totals of every service from since on, oldest
+// first: one row per service and bucket with Region "", plus one per region
+// when byRegion is set.
+func (s *Store) History(ctx context.Context, since time.Time, byRegion bool) ([]models.BucketTotal, error) {
+	var out []models.BucketTotal
+	from := models.BucketOf(since).Unix()
+	err := s.r.WithContext(ctx).Model(&models.Rollup{}).
+		Select("service_id, bucket, '' AS region, SUM(count) AS count").
+		Where("bucket >= ?", from).Group("service_id, bucket").Order("bucket, service_id").
+		Scan(&out).Error
+	if err != nil || !byRegion {
+		return out, translate(err, "history")
+	}
+	var regional []models.BucketTotal
+	err = s.r.WithContext(ctx).Model(&models.Rollup{}).
+		Select("service_id, bucket, region, SUM(count) AS count").
+		Where("bucket >= ?", from).Group("service_id, bucket, region").Order("bucket, service_id, region").
+		Scan(&regional).Error
+	return append(out, regional...), translate(err, "history")
+}
+
+// Setting returns the stored value of key, creating it with make() on first
+// use; concurrent first uses (replicas) agree on whichever was stored first.
+func (s *Store) Setting(ctx context.Context, key string, make func() string) (string, error) {
+	st := models.Setting{Key: key, Value: make()}
+	err := s.w.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&st).Error
+	if err != nil {
+		return "", translate(err, "setting "+key)
+	}
+	var got models.Setting
+	err = s.w.WithContext(ctx).Where("key = ?", key).Take(&got).Error
+	return got.Value, translate(err, "setting "+key)
+}
