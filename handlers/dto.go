@@ -1,0 +1,136 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+// List is the shape of every list response.
+type List[T any] struct {
+	Items []T `json:"items"`
+}
+
+// ServiceSummary is a service as lists show it.
+type ServiceSummary struct {
+	Slug       string       `json:"slug"`
+	Name       string       `json:"name"`
+	Problems   []string     `json:"problems"`
+	Status     models.Level `json:"status"`
+	Reports15m int          `json:"reports_last_15m"`
+	Sparkline  []int        `json:"sparkline"` // counted reports per 15 minutes, last 24 h, oldest first
+	URL        string       `json:"url"`
+}
+
+// ServiceDetail is one service's live status.
+type ServiceDetail struct {
+	ServiceSummary
+	ColdStart   int            `json:"cold_start"`
+	TopProblems []models.Share `json:"top_problems"`
+	TopRegions  []models.Share `json:"top_regions"`
+	Incident    *IncidentDTO   `json:"incident"`
+	Regional    []IncidentDTO  `json:"regional_incidents"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+}
+
+// IncidentDTO is an incident with its evidence.
+type IncidentDTO struct {
+	ID           uint64         `json:"id"`
+	Service      string         `json:"service"`
+	Scope        string         `json:"scope"`
+	Level        models.Level   `json:"level"`
+	StartedAt    time.Time      `json:"started_at"`
+	ResolvedAt   *time.Time     `json:"resolved_at"`
+	PeakAt       time.Time      `json:"peak_at"`
+	Peak         float64        `json:"peak"`
+	WindowSecs   int            `json:"window_seconds"`
+	Expected     float64        `json:"expected"`
+	Actual       float64        `json:"actual"`
+	Ratio        float64        `json:"ratio"`
+	Significance float64        `json:"significance"`
+	Rule         string         `json:"rule"`
+	TopProblems  []models.Share `json:"top_problems"`
+	TopRegions   []models.Share `json:"top_regions"`
+}
+
+// Timeseries is a service's chart data.
+type Timeseries struct {
+	Service       string          `json:"service"`
+	BucketSeconds int             `json:"bucket_seconds"`
+	Items         []models.Bucket `json:"items"`
+}
+
+// ServiceInput is what the admin API takes to create or change a service.
+type ServiceInput struct {
+	Slug      string   `json:"slug"`
+	Name      string   `json:"name"`
+	Problems  []string `json:"problems"`
+	ColdStart *int     `json:"cold_start"`
+}
+
+// ServiceAdminDTO is a service as the admin API answers it.
+type ServiceAdminDTO struct {
+	ID        uint      `json:"id"`
+	Slug      string    `json:"slug"`
+	Name      string    `json:"name"`
+	Problems  []string  `json:"problems"`
+	ColdStart int       `json:"cold_start"`
+	Demo      bool      `json:"demo"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func summaryOf(st models.ServiceStatus) ServiceSummary {
+	spark := make([]int, len(st.Series))
+	for i, b := range st.Series {
+		spark[i] = b.Count
+	}
+	level := st.Level
+	if level == "" {
+		level = models.LevelOK
+	}
+	return ServiceSummary{
+		Slug: st.Service.Slug, Name: st.Service.Name, Problems: nonNil(st.Service.Problems),
+		Status: level, Reports15m: st.Reports15m, Sparkline: spark, URL: "/s/" + st.Service.Slug,
+	}
+}
+
+func detailOf(st models.ServiceStatus) ServiceDetail {
+	d := ServiceDetail{
+		ServiceSummary: summaryOf(st), ColdStart: st.Service.ColdStartThreshold(),
+		TopProblems: nonNil(st.TopProblems), TopRegions: nonNil(st.TopRegions),
+		Regional: []IncidentDTO{}, UpdatedAt: st.UpdatedAt,
+	}
+	if st.Incident != nil {
+		dto := incidentOf(st.Service.Slug, *st.Incident)
+		d.Incident = &dto
+	}
+	for _, in := range st.Regional {
+		d.Regional = append(d.Regional, incidentOf(st.Service.Slug, in))
+	}
+	return d
+}
+
+func incidentOf(slug string, in models.Incident) IncidentDTO {
+	return IncidentDTO{
+		ID: in.ID, Service: slug, Scope: in.Scope, Level: in.Level,
+		StartedAt: in.StartedAt, ResolvedAt: in.ResolvedAt, PeakAt: in.PeakAt, Peak: in.Peak,
+		WindowSecs: int(in.Window.Seconds()), Expected: in.Expected, Actual: in.Actual,
+		Ratio: in.Ratio, Significance: in.Significance, Rule: in.Rule,
+		TopProblems: nonNil(in.TopProblems), TopRegions: nonNil(in.TopRegions),
+	}
+}
+
+func adminOf(s models.Service) ServiceAdminDTO {
+	return ServiceAdminDTO{
+		ID: s.ID, Slug: s.Slug, Name: s.Name, Problems: nonNil(s.Problems), ColdStart: s.ColdStart,
+		Demo: s.Demo, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+	}
+}

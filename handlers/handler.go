@@ -1,0 +1,92 @@
+// Package handlers is Outcry's HTTP surface: bind, validate, call, render.
+// It depends on small interfaces declared here, implemented in server/….
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+// ReportWriter stores a report durably (returns after commit).
+type ReportWriter interface {
+	Write(ctx context.Context, r *models.Report) error
+}
+
+// Limiter admits reports (limit + dedupe + count) and answers cached
+// denials without a round trip.
+type Limiter interface {
+	models.Admitter
+	Denied(reporter, network string, now time.Time) (models.Decision, bool)
+}
+
+// StatusReader is the in-memory status snapshot the read paths serve from.
+type StatusReader interface {
+	Status(slug string) (models.ServiceStatus, bool)
+	All() []models.ServiceStatus
+}
+
+// Catalog is the set of services: lookups are in memory, changes go to the
+// database and are visible to lookups as soon as they return.
+type Catalog interface {
+	Lookup(slug string) (models.Service, bool)
+	Create(ctx context.Context, s *models.Service) error
+	Update(ctx context.Context, s *models.Service) error
+	Delete(ctx context.Context, slug string) error
+}
+
+// IncidentLister lists a service's incidents, newest first.
+type IncidentLister interface {
+	Incidents(ctx context.Context, serviceID uint, limit int) ([]models.Incident, error)
+}
+
+// Checker is a dependency /readyz asks.
+type Checker struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Deps is everything the handlers need, passed in by server.
+type Deps struct {
+	Writer         ReportWriter
+	Limiter        Limiter
+	Status         StatusReader
+	Catalog        Catalog
+	Incidents      IncidentLister
+	Identifier     *Identifier
+	Region         func(netip.Addr) string // country of an address, "" if unknown
+	AdminToken     string
+	Ready          []Checker
+	Metrics        *Metrics
+	MetricsHandler http.Handler // serves /metrics
+	Log            *slog.Logger
+	// AccessLog receives one line per request (nil: none); AccessErrorsOnly
+	// limits it to statuses of 400 and above.
+	AccessLog        *slog.Logger
+	AccessErrorsOnly bool
+	Now              func() time.Time
+}
+
+// Handler serves every route; see Routes.
+type Handler struct {
+	Deps
+	log *slog.Logger
+}
+
+// New builds the handler set.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Region == nil {
+		d.Region = func(netip.Addr) string { return "" }
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	return &Handler{Deps: d, log: d.Log}
+}

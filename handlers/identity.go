@@ -1,0 +1,74 @@
+package handlers
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Identifier turns a client address into the two keys the limiter and the
+// reports table know a reporter by: a keyed hash of the address, and one of
+// its network (/24 for IPv4, /48 for IPv6). The key is derived from a secret
+// and the UTC date, so hashes rotate daily and cannot be joined across days;
+// the raw address is never stored or logged.
+type Identifier struct {
+	secret []byte
+	mu     sync.Mutex
+	day    string
+	key    []byte
+	pool   sync.Pool // of hash.Hash keyed with key, for day
+}
+
+// NewIdentifier keys hashes with secret (at least 16 bytes).
+func NewIdentifier(secret []byte) *Identifier {
+	return &Identifier{secret: append([]byte(nil), secret...)}
+}
+
+type dayHash struct {
+	day string
+	h   hash.Hash
+}
+
+// Identify returns the reporter and network hashes of addr at now.
+func (id *Identifier) Identify(addr netip.Addr, now time.Time) (reporter, network string) {
+	addr = addr.Unmap()
+	day := now.UTC().Format(time.DateOnly)
+	dh := id.get(day)
+	var net netip.Prefix
+	if addr.Is4() {
+		net, _ = addr.Prefix(24)
+	} else {
+		net, _ = addr.Prefix(48)
+	}
+	var buf [40]byte
+	reporter = id.sum(dh, append(append(buf[:0], 'a'), addr.AsSlice()...))
+	network = id.sum(dh, append(append(buf[:0], 'n'), net.Addr().AsSlice()...))
+	id.pool.Put(dh)
+	return reporter, network
+}
+
+func (id *Identifier) sum(dh *dayHash, msg []byte) string {
+	dh.h.Reset()
+	dh.h.Write(msg)
+	var out [sha256.Size]byte
+	return hex.EncodeToString(dh.h.Sum(out[:0])[:16])
+}
+
+func (id *Identifier) get(day string) *dayHash {
+	if v, ok := id.pool.Get().(*dayHash); ok && v.day == day {
+		return v
+	}
+	id.mu.Lock()
+	if id.day != day {
+		m := hmac.New(sha256.New, id.secret)
+		m.Write([]byte("outcry-reporter-salt:" + day))
+		id.key, id.day = m.Sum(nil), day
+	}
+	key := id.key
+	id.mu.Unlock()
+	return &dayHash{day: day, h: hmac.New(sha256.New, key)}
+}

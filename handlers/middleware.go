@@ -1,0 +1,137 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/outcry/outcry/models"
+)
+
+const requestIDKey = "request_id"
+
+// requestIDs makes short unique request ids: a random per-process prefix and
+// a counter, so an id costs no syscall.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return &requestIDs{prefix: hex.EncodeToString(b[:]) + "-"}
+}
+
+func (r *requestIDs) next() string {
+	return r.prefix + strconv.FormatUint(r.n.Add(1), 36)
+}
+
+func requestID(c *gin.Context) string { return c.GetString(requestIDKey) }
+
+// observe gives each request an id (or keeps a sane X-Request-ID), records
+// latency by route template, and writes the access log line.
+func (h *Handler) observe(ids *requestIDs) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		id := c.GetHeader("X-Request-ID")
+		if id == "" || len(id) > 64 || strings.ContainsAny(id, " \t\r\n\"") {
+			id = ids.next()
+		}
+		c.Set(requestIDKey, id)
+		c.Header("X-Request-ID", id)
+		c.Next()
+		took := time.Since(start)
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := c.Writer.Status()
+		if h.Metrics != nil {
+			h.Metrics.Latency.WithLabelValues(c.Request.Method, route, statusText(status)).Observe(took.Seconds())
+		}
+		if h.AccessLog == nil || (h.AccessErrorsOnly && status < 400) {
+			return
+		}
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		if h.AccessLog.Enabled(c, level) {
+			h.AccessLog.LogAttrs(c, level, "http",
+				slog.String("request_id", id), slog.String("method", c.Request.Method),
+				slog.String("route", route), slog.Int("status", status),
+				slog.Float64("latency_ms", float64(took.Microseconds())/1000), slog.Int("bytes", c.Writer.Size()))
+		}
+	}
+}
+
+var statusTexts = func() map[int]string {
+	m := map[int]string{}
+	for s := 100; s < 600; s++ {
+		m[s] = strconv.Itoa(s)
+	}
+	return m
+}()
+
+func statusText(s int) string {
+	if t, ok := statusTexts[s]; ok {
+		return t
+	}
+	return strconv.Itoa(s)
+}
+
+// recovery turns a panic into the one error shape and logs it.
+func (h *Handler) recovery() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if p := recover(); p != nil {
+				h.log.Error("panic", "request_id", requestID(c), "route", c.FullPath(), "panic", p)
+				h.respondError(c, models.Errorf(models.CodeInternal, "internal error"))
+			}
+		}()
+		c.Next()
+	}
+}
+
+// admin guards a route with the admin bearer token, compared in constant
+// time (of equal-length digests, so the length leaks nothing either).
+func (h *Handler) admin() gin.HandlerFunc {
+	want := sha256.Sum256([]byte(h.AdminToken))
+	return func(c *gin.Context) {
+		auth := c.GetHeader("Authorization")
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		if !ok || h.AdminToken == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			c.Header("WWW-Authenticate", `Bearer realm="outcry"`)
+			h.respondError(c, models.Errorf(models.CodeUnauthorized, "a valid admin token is required (Authorization: Bearer …)"))
+			return
+		}
+		c.Next()
+	}
+}
+
+// cors lets any origin read public data and send reports, without cookies:
+// the embeddable widget runs on other people's sites.
+func cors(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, ETag")
+	if c.Request.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Max-Age", "86400")
+		c.AbortWithStatus(http.StatusNoContent)
+		return
+	}
+	c.Next()
+}

@@ -1,0 +1,186 @@
+package handlers_test
+
+import (
+	"database/sql"
+	"net/http"
+	"strings"
+	"testing"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/outcry/outcry/server/servertest"
+)
+
+// rows counts rows of table in the app's database.
+func rows(t *testing.T, app *servertest.App, table, where string, args ...any) int {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+app.DBPath+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := "SELECT COUNT(*) FROM " + table
+	if where != "" {
+		q += " WHERE " + where
+	}
+	var n int
+	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func TestReportBadInputStoresNothing(t *testing.T) {
+	app := servertest.Start(t, nil)
+	app.CreateService(t, "chatgpt", "login", "app", "api")
+	json := "application/json"
+	cases := []struct {
+		name, slug, ctype, body string
+		status                  int
+		code                    string
+	}{
+		{"malformed JSON", "chatgpt", json, `{"problem":`, 400, "malformed"},
+		{"not an object", "chatgpt", json, `["login"]`, 400, "malformed"},
+		{"empty body", "chatgpt", json, ``, 400, "malformed"},
+		{"wrong field type", "chatgpt", json, `{"problem":7}`, 400, "malformed"},
+		{"body over 4 KiB", "chatgpt", json, `{"problem":"login","note":"` + strings.Repeat("x", 5000) + `"}`, 413, "too_large"},
+		{"unknown problem", "chatgpt", json, `{"problem":"voice"}`, 422, "invalid"},
+		{"missing problem", "chatgpt", json, `{"region":"KR"}`, 422, "invalid"},
+		{"bad region code", "chatgpt", json, `{"problem":"login","region":"XX"}`, 422, "invalid"},
+		{"region not two letters", "chatgpt", json, `{"problem":"login","region":"KOR"}`, 422, "invalid"},
+		{"note over 280 characters", "chatgpt", json, `{"problem":"login","note":"` + strings.Repeat("é", 281) + `"}`, 422, "invalid"},
+		{"unknown service", "nosuch", json, `{"problem":"login"}`, 404, "not_found"},
+		{"wrong content type", "chatgpt", "text/plain", `{"problem":"login"}`, 415, "unsupported_media_type"},
+		{"no content type", "chatgpt", "", `{"problem":"login"}`, 415, "unsupported_media_type"},
+		{"form encoded", "chatgpt", "application/x-www-form-urlencoded", `problem=login`, 415, "unsupported_media_type"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := []string{"X-Forwarded-For", "198.51.100." + string(rune('1'+i%9))}
+			if tc.ctype != "" {
+				h = append(h, "Content-Type", tc.ctype)
+			}
+			r := app.Do(t, "POST", "/api/v1/services/"+tc.slug+"/reports", tc.body, h...)
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tc.status, r.Body)
+			}
+			var e errorBody
+			r.JSON(t, &e)
+			if e.Error.Code != tc.code || e.Error.Message == "" {
+				t.Errorf("error = %+v, want code %s and a message", e.Error, tc.code)
+			}
+		})
+	}
+	if n := rows(t, app, "reports", ""); n != 0 {
+		t.Errorf("%d reports stored from bad input, want 0", n)
+	}
+}
+
+func TestReportAcceptedIsStoredAndDeduped(t *testing.T) {
+	app := servertest.Start(t, nil)
+	app.CreateService(t, "chatgpt", "login", "app", "api")
+	var first, again struct {
+		Accepted bool   `json:"accepted"`
+		Counted  bool   `json:"counted"`
+		ID       uint64 `json:"id"`
+		Region   string `json:"region"`
+		Problem  string `json:"problem"`
+	}
+	r := app.Report(t, "chatgpt", "203.0.113.9", map[string]string{"problem": "login", "region": "kr", "note": "  spinner  "})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
+	}
+	r.JSON(t, &first)
+	if !first.Accepted || !first.Counted || first.ID == 0 || first.Region != "KR" {
+		t.Fatalf("first report answered %+v", first)
+	}
+	for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} {
+		if r.Header.Get(h) == "" {
+			t.Errorf("missing %s header", h)
+		}
+	}
+	r = app.Report(t, "chatgpt", "203.0.113.9", map[string]string{"problem": "app"})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("repeat: status %d: %s", r.Status, r.Body)
+	}
+	r.JSON(t, &again)
+	if again.Counted {
+		t.Error("a repeat within 15 minutes counted again")
+	}
+	if n := rows(t, app, "reports", "id = ? AND counted = 1 AND region = 'KR' AND problem = 'login' AND note = 'spinner'", first.ID); n != 1 {
+		t.Errorf("first report not stored as answered (%d rows)", n)
+	}
+	if n := rows(t, app, "reports", "id = ? AND counted = 0 AND problem = 'app'", again.ID); n != 1 {
+		t.Errorf("repeat not stored (%d rows)", n)
+	}
+	// Without a region in the body, the address decides, else ZZ.
+	r = app.Report(t, "chatgpt", "10.1.2.3", map[string]string{"problem": "api"})
+	var third struct {
+		Region string `json:"region"`
+	}
+	r.JSON(t, &third)
+	if third.Region != "ZZ" {
+		t.Errorf("private address region = %q, want ZZ", third.Region)
+	}
+	// Raw addresses are never stored.
+	if n := rows(t, app, "reports", "reporter_hash LIKE '%203.0.113%' OR reporter_hash LIKE '%10.1.2%' OR length(reporter_hash) != 32"); n != 0 {
+		t.Errorf("%d rows hold something other than a 32-hex reporter hash", n)
+	}
+}
+
+func TestReportRateLimited(t *testing.T) {
+	app := servertest.Start(t, func(env map[string]string) { env["OUTCRY_REPORTER_LIMIT"] = "3/m" })
+	app.CreateService(t, "chatgpt")
+	body := map[string]string{"problem": "login"}
+	for i := 0; i < 3; i++ {
+		if r := app.Report(t, "chatgpt", "192.0.2.50", body); r.Status != http.StatusAccepted {
+			t.Fatalf("report %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	for i := 0; i < 2; i++ { // the second answer comes from the deny cache
+		r := app.Report(t, "chatgpt", "192.0.2.50", body)
+		if r.Status != http.StatusTooManyRequests {
+			t.Fatalf("4th report: %d %s", r.Status, r.Body)
+		}
+		if r.Header.Get("Retry-After") == "" || r.Header.Get("RateLimit-Remaining") != "0" || r.Header.Get("RateLimit-Limit") != "3" {
+			t.Errorf("429 headers: %v", r.Header)
+		}
+		var e errorBody
+		r.JSON(t, &e)
+		if e.Error.Code != "rate_limited" {
+			t.Errorf("code %q", e.Error.Code)
+		}
+	}
+	// Another address in another network is unaffected.
+	if r := app.Report(t, "chatgpt", "198.51.100.7", body); r.Status != http.StatusAccepted {
+		t.Fatalf("other reporter: %d %s", r.Status, r.Body)
+	}
+	if n := rows(t, app, "reports", ""); n != 4 {
+		t.Errorf("%d rows, want 4 (every 202 and nothing else)", n)
+	}
+}
+
+func TestSpoofedForwardedForIsIgnoredFromUntrustedPeers(t *testing.T) {
+	app := servertest.Start(t, func(env map[string]string) {
+		env["OUTCRY_TRUSTED_PROXIES"] = "none"
+		env["OUTCRY_REPORTER_LIMIT"] = "2/m"
+	})
+	app.CreateService(t, "chatgpt")
+	body := map[string]string{"problem": "login"}
+	// Each request claims a new address, but the peer is not a trusted
+	// proxy, so they are all one reporter and the third is limited.
+	codes := []int{}
+	for i := 0; i < 3; i++ {
+		codes = append(codes, app.Report(t, "chatgpt", "203.0.113."+string(rune('1'+i)), body).Status)
+	}
+	if codes[2] != http.StatusTooManyRequests {
+		t.Errorf("statuses %v: a spoofed X-Forwarded-For evaded the limit", codes)
+	}
+}

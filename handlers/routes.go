@@ -1,0 +1,42 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/outcry/outcry/models"
+)
+
+// Routes is Outcry's whole URL surface.
+func (h *Handler) Routes(r *gin.Engine) {
+	r.Use(h.observe(newRequestIDs()), h.recovery())
+	r.HandleMethodNotAllowed = true
+	r.NoRoute(func(c *gin.Context) {
+		h.respondError(c, models.Errorf(models.CodeNotFound, "no such page or endpoint"))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: "method_not_allowed", Message: "method not allowed"}})
+	})
+
+	r.GET("/healthz", healthz)
+	r.GET("/readyz", h.readyz)
+	if h.MetricsHandler != nil {
+		r.GET("/metrics", gin.WrapH(h.MetricsHandler))
+	}
+
+	api := r.Group("/api/v1")
+	public := api.Group("", cors)
+	public.OPTIONS("/services", func(*gin.Context) {})
+	public.OPTIONS("/services/:slug/*rest", func(*gin.Context) {})
+	public.GET("/services", h.listServices)
+	public.GET("/services/:slug", h.getService)
+	public.GET("/services/:slug/timeseries", h.timeseries)
+	public.GET("/services/:slug/incidents", h.listIncidents)
+	public.POST("/services/:slug/reports", h.postReport)
+
+	admin := api.Group("", h.admin())
+	admin.POST("/services", h.createService)
+	admin.PATCH("/services/:slug", h.updateService)
+	admin.DELETE("/services/:slug", h.deleteService)
+}
