@@ -1,0 +1,196 @@
+// Package server is Outcry's composition root: configuration, wiring of the
+// adapters under server/…, and the process lifecycle.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+)
+
+// Config is everything Outcry reads from its environment (OUTCRY_*).
+type Config struct {
+	Addr            string           // OUTCRY_ADDR
+	DatabaseURL     string           // OUTCRY_DATABASE_URL: a SQLite file path
+	RedisURL        string           // OUTCRY_REDIS_URL: empty = in-process limits and counters
+	RedisPrefix     string           // OUTCRY_REDIS_PREFIX: prefix of every Redis key
+	AdminToken      string           // OUTCRY_ADMIN_TOKEN(_FILE): generated and logged once when empty
+	AdminGenerated  bool             // the token was generated at start
+	HashSecret      string           // OUTCRY_HASH_SECRET(_FILE): keys reporter hashes; stored in the DB when empty
+	TrustedProxies  []string         // OUTCRY_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
+	Demo            bool             // OUTCRY_DEMO: seed a demo catalogue into an empty database
+	ReporterLimit   redis_rate.Limit // OUTCRY_REPORTER_LIMIT: reports per address, e.g. 5/m
+	NetworkLimit    redis_rate.Limit // OUTCRY_NETWORK_LIMIT: reports per /24 or /48, e.g. 300/m
+	Retention       time.Duration    // OUTCRY_RETENTION: how long raw reports are kept
+	RollupRetention time.Duration    // OUTCRY_ROLLUP_RETENTION: how long 15-minute counts are kept
+	PublicURL       string           // OUTCRY_PUBLIC_URL: the address people reach us at, for links
+	LogLevel        slog.Level       // OUTCRY_LOG_LEVEL: debug, info, warn, error
+	LogFormat       string           // OUTCRY_LOG_FORMAT: json or text
+	AccessLog       string           // OUTCRY_ACCESS_LOG: all, errors (status >= 400) or off
+	ShutdownTimeout time.Duration    // OUTCRY_SHUTDOWN_TIMEOUT
+	// WebhookAllowPrivate (OUTCRY_WEBHOOK_ALLOW_PRIVATE) lets webhooks reach
+	// loopback and private addresses: for tests and private deployments.
+	WebhookAllowPrivate bool
+}
+
+// Load reads the configuration through getenv (os.Getenv in production),
+// collecting every problem into one error.
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	secret := func(k string) string {
+		if v := getenv(k); v != "" {
+			return strings.TrimSpace(v)
+		}
+		if f := getenv(k + "_FILE"); f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s_FILE: %w", k, err))
+				return ""
+			}
+			return strings.TrimSpace(string(b))
+		}
+		return ""
+	}
+	dur := func(k, def string) time.Duration {
+		v := get(k, def)
+		d, err := parseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 720h or 30d", k, v))
+		}
+		return d
+	}
+	limit := func(k, def string) redis_rate.Limit {
+		v := get(k, def)
+		l, err := ParseLimit(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", k, v, err))
+		}
+		return l
+	}
+	c := Config{
+		Addr:            get("OUTCRY_ADDR", ":8080"),
+		DatabaseURL:     get("OUTCRY_DATABASE_URL", "outcry.db"),
+		RedisURL:        get("OUTCRY_REDIS_URL", ""),
+		RedisPrefix:     get("OUTCRY_REDIS_PREFIX", "outcry:"),
+		AdminToken:      secret("OUTCRY_ADMIN_TOKEN"),
+		HashSecret:      secret("OUTCRY_HASH_SECRET"),
+		ReporterLimit:   limit("OUTCRY_REPORTER_LIMIT", "5/m"),
+		NetworkLimit:    limit("OUTCRY_NETWORK_LIMIT", "300/m"),
+		Retention:       dur("OUTCRY_RETENTION", "30d"),
+		RollupRetention: dur("OUTCRY_ROLLUP_RETENTION", "400d"),
+		PublicURL:       strings.TrimRight(get("OUTCRY_PUBLIC_URL", ""), "/"),
+		LogFormat:       get("OUTCRY_LOG_FORMAT", "json"),
+		ShutdownTimeout: dur("OUTCRY_SHUTDOWN_TIMEOUT", "20s"),
+	}
+	if c.RollupRetention < 183*24*time.Hour {
+		errs = append(errs, fmt.Errorf("OUTCRY_ROLLUP_RETENTION: keep 15-minute counts at least 183d (six months); baselines learn from them"))
+	}
+	demo, err := strconv.ParseBool(get("OUTCRY_DEMO", "true"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("OUTCRY_DEMO=%q: want true or false", getenv("OUTCRY_DEMO")))
+	}
+	c.Demo = demo
+	allow, err := strconv.ParseBool(get("OUTCRY_WEBHOOK_ALLOW_PRIVATE", "false"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("OUTCRY_WEBHOOK_ALLOW_PRIVATE=%q: want true or false", getenv("OUTCRY_WEBHOOK_ALLOW_PRIVATE")))
+	}
+	c.WebhookAllowPrivate = allow
+	if err := c.LogLevel.UnmarshalText([]byte(get("OUTCRY_LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("OUTCRY_LOG_LEVEL: want debug, info, warn or error"))
+	}
+	c.AccessLog = get("OUTCRY_ACCESS_LOG", "all")
+	if c.AccessLog != "all" && c.AccessLog != "errors" && c.AccessLog != "off" {
+		errs = append(errs, fmt.Errorf("OUTCRY_ACCESS_LOG=%q: want all, errors or off", c.AccessLog))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("OUTCRY_LOG_FORMAT=%q: want json or text", c.LogFormat))
+	}
+	proxies := get("OUTCRY_TRUSTED_PROXIES", "127.0.0.0/8,::1/128")
+	if proxies != "none" {
+		for _, p := range strings.Split(proxies, ",") {
+			p = strings.TrimSpace(p)
+			if p == "" {
+				continue
+			}
+			if _, err := netip.ParsePrefix(p); err != nil {
+				if a, err2 := netip.ParseAddr(p); err2 == nil {
+					p = netip.PrefixFrom(a, a.BitLen()).String()
+				} else {
+					errs = append(errs, fmt.Errorf("OUTCRY_TRUSTED_PROXIES: %q is not a CIDR or address", p))
+					continue
+				}
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
+		errs = append(errs, fmt.Errorf("OUTCRY_REDIS_URL=%q: want redis://host:port/db", c.RedisURL))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		errs = append(errs, errors.New("OUTCRY_ADMIN_TOKEN: use at least 16 characters"))
+	}
+	if c.HashSecret != "" && len(c.HashSecret) < 16 {
+		errs = append(errs, errors.New("OUTCRY_HASH_SECRET: use at least 16 characters"))
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// parseDuration is time.ParseDuration that also takes days ("30d").
+func parseDuration(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(d, 64)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(n * float64(24*time.Hour)), nil
+	}
+	return time.ParseDuration(s)
+}
+
+// ParseLimit reads "N/s", "N/m" or "N/h" (burst N), or "N/m:B" with burst B.
+func ParseLimit(s string) (redis_rate.Limit, error) {
+	rate, rest, ok := strings.Cut(s, "/")
+	if !ok {
+		return redis_rate.Limit{}, errors.New("want N/s, N/m or N/h, optionally :BURST")
+	}
+	period, burstS, hasBurst := strings.Cut(rest, ":")
+	n, err := strconv.Atoi(rate)
+	if err != nil || n <= 0 {
+		return redis_rate.Limit{}, errors.New("the rate must be a positive whole number")
+	}
+	var l redis_rate.Limit
+	switch period {
+	case "s":
+		l = redis_rate.PerSecond(n)
+	case "m":
+		l = redis_rate.PerMinute(n)
+	case "h":
+		l = redis_rate.PerHour(n)
+	default:
+		return redis_rate.Limit{}, errors.New("the period must be s, m or h")
+	}
+	if hasBurst {
+		b, err := strconv.Atoi(burstS)
+		if err != nil || b <= 0 {
+			return redis_rate.Limit{}, errors.New("the burst must be a positive whole number")
+		}
+		l.Burst = b
+	}
+	return l, nil
+}

@@ -1,0 +1,35 @@
+package server
+
+import (
+	"context"
+
+	"github.com/outcry/outcry/models"
+)
+
+// demoCatalogue is what an empty database starts with when OUTCRY_DEMO is on:
+// the AI services whose outages made people need Outcry, with the problems
+// their users actually report.
+var demoCatalogue = []models.Service{
+	{Slug: "chatgpt", Name: "ChatGPT", Problems: []string{"login", "app", "website", "api", "voice-mode", "image-generation", "search"}},
+	{Slug: "sora", Name: "Sora", Problems: []string{"login", "app", "website", "video-generation", "feed"}},
+	{Slug: "openai-api", Name: "OpenAI API", Problems: []string{"api-errors", "latency", "rate-limits", "authentication", "dashboard"}},
+	{Slug: "gemini", Name: "Gemini", Problems: []string{"login", "app", "website", "api", "image-generation", "voice-mode"}},
+	{Slug: "claude", Name: "Claude", Problems: []string{"login", "app", "website", "api", "file-uploads"}},
+	{Slug: "copilot", Name: "Microsoft Copilot", Problems: []string{"login", "app", "website", "code-completion"}},
+	{Slug: "perplexity", Name: "Perplexity", Problems: []string{"login", "app", "website", "api", "search"}},
+}
+
+// seedDemo creates the demo catalogue in an empty database.
+func seedDemo(ctx context.Context, cat *catalog) (bool, error) {
+	n, err := cat.st.CountServices(ctx)
+	if err != nil || n > 0 {
+		return false, err
+	}
+	for _, s := range demoCatalogue {
+		s.Demo = true
+		if err := cat.Create(ctx, &s); err != nil && models.ErrorCode(err) != models.CodeConflict {
+			return false, err
+		}
+	}
+	return true, nil
+}

@@ -1,0 +1,277 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/phuslu/iploc"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/outcry/outcry/handlers"
+	"github.com/outcry/outcry/models"
+	"github.com/outcry/outcry/server/detector"
+	"github.com/outcry/outcry/server/store"
+)
+
+// App is one running Outcry process: every component, wired.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	store   *store.Store
+	writer  *store.Writer
+	limits  *limits
+	cat     *catalog
+	snap    *detector.Snapshot
+	runner  *detector.Runner
+	reg     *prometheus.Registry
+	engine  *gin.Engine
+	httpSrv *http.Server
+	ln      net.Listener
+	access  *bufferedLog
+}
+
+// Options are what tests and main may change beyond Config.
+type Options struct {
+	Log      *slog.Logger     // default: JSON (or text) to stderr at cfg.LogLevel
+	Now      func() time.Time // default time.Now
+	Listener net.Listener     // default: listen on cfg.Addr
+	// LogWriter is where Main's logger writes; access lines are buffered
+	// onto it. Without it access lines go through Log unbuffered.
+	LogWriter io.Writer
+}
+
+// New opens the database and Redis, seeds the demo catalogue if asked, and
+// wires every component. Nothing is served until Run.
+func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
+	a := &App{cfg: cfg, log: opts.Log, now: opts.Now, reg: prometheus.NewRegistry()}
+	if a.log == nil {
+		a.log = NewLogger(cfg, nil)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	defer func() {
+		if err != nil {
+			a.closeAll()
+		}
+	}()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if a.store, err = store.Open(ctx, cfg.DatabaseURL, a.log); err != nil {
+		return nil, err
+	}
+	if a.cat, err = newCatalog(ctx, a.store); err != nil {
+		return nil, err
+	}
+	if cfg.Demo {
+		seeded, err := seedDemo(ctx, a.cat)
+		if err != nil {
+			return nil, fmt.Errorf("seeding the demo catalogue: %w", err)
+		}
+		if seeded {
+			a.log.Info("seeded the demo catalogue", "services", len(demoCatalogue))
+		}
+	}
+	secret := cfg.HashSecret
+	if secret == "" {
+		if secret, err = a.store.Setting(ctx, "reporter_hash_secret", randomHex); err != nil {
+			return nil, err
+		}
+	}
+	if a.limits, err = newLimits(ctx, cfg, a.now, a.log, a.reg); err != nil {
+		return nil, err
+	}
+	batches := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "outcry_writer_batch_size", Help: "Reports committed per group-commit transaction.",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 11),
+	})
+	a.reg.MustRegister(batches)
+	a.writer = a.store.NewWriter(store.WriterOptions{OnBatch: func(n int, _ time.Duration) { batches.Observe(float64(n)) }})
+
+	a.snap = detector.NewSnapshot()
+	a.runner = detector.NewRunner(detector.RunnerDeps{
+		Catalog: a.cat, Counters: a.limits, History: a.store, Snapshot: a.snap, Now: a.now, Log: a.log,
+	})
+	if err := a.runner.Tick(ctx); err != nil {
+		return nil, fmt.Errorf("first detector tick: %w", err)
+	}
+
+	if cfg.AdminToken == "" {
+		cfg.AdminToken = randomHex()
+		a.cfg.AdminToken = cfg.AdminToken
+		a.log.Warn("OUTCRY_ADMIN_TOKEN is not set; generated one for this run", "admin_token", cfg.AdminToken)
+	}
+	a.engine = gin.New()
+	if err := a.engine.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("OUTCRY_TRUSTED_PROXIES: %w", err)
+	}
+	ready := []handlers.Checker{{Name: "database", Check: a.store.Ping}}
+	if a.limits.redis != nil {
+		ready = append(ready, handlers.Checker{Name: "redis", Check: a.limits.Ping})
+	}
+	accessLog := a.log
+	if opts.LogWriter != nil {
+		a.access = newBufferedLog(opts.LogWriter, 500*time.Millisecond)
+		accessLog = NewLogger(cfg, a.access)
+	}
+	if cfg.AccessLog == "off" {
+		accessLog = nil
+	}
+	h := handlers.New(handlers.Deps{
+		AccessLog: accessLog, AccessErrorsOnly: cfg.AccessLog == "errors",
+		Writer: a.writer, Limiter: a.limits, Status: a.snap, Catalog: a.cat, Incidents: a.store,
+		Identifier: handlers.NewIdentifier([]byte(secret)), Region: countryOf,
+		AdminToken: cfg.AdminToken, Ready: ready, Metrics: handlers.NewMetrics(a.reg),
+		MetricsHandler: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}),
+		Log:            a.log, Now: a.now,
+	})
+	h.Routes(a.engine)
+
+	a.ln = opts.Listener
+	if a.ln == nil {
+		if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+	}
+	a.httpSrv = &http.Server{
+		Handler:           a.engine,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	return a, nil
+}
+
+// Addr is the address the app listens on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// AdminToken is the admin token in force (generated when none was set).
+func (a *App) AdminToken() string { return a.cfg.AdminToken }
+
+// Run serves until ctx ends, then shuts down in order, each step bounded:
+// HTTP server → detector runner and jobs → writer flush → Redis → database.
+func (a *App) Run(ctx context.Context) error {
+	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { a.runner.Run(bg) })
+	wg.Go(func() { a.jobs(bg) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- a.httpSrv.Serve(a.ln) }()
+	a.log.Info("outcry is serving", "addr", a.Addr(), "redis", a.limits.redis != nil, "database", a.cfg.DatabaseURL)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if e := a.httpSrv.Shutdown(sctx); e != nil {
+		a.log.Warn("HTTP shutdown", "err", e)
+		_ = a.httpSrv.Close()
+	}
+	stopBg()
+	wg.Wait()
+	if e := a.writer.Close(sctx); e != nil {
+		err = errors.Join(err, e)
+	}
+	a.closeAll()
+	a.log.Info("stopped")
+	return err
+}
+
+// closeAll releases Redis and the database (after the writer flushed).
+func (a *App) closeAll() {
+	if a.limits != nil {
+		_ = a.limits.Close()
+	}
+	if a.store != nil {
+		_ = a.store.Close()
+	}
+	if a.ln != nil {
+		_ = a.ln.Close()
+	}
+	if a.access != nil {
+		a.access.Close()
+	}
+}
+
+// jobs rolls reports up into 15-minute counts every minute and prunes old
+// data every hour.
+func (a *App) jobs(ctx context.Context) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	var lastPrune time.Time
+	for {
+		now := a.now()
+		if err := a.store.Rollup(ctx, now.Add(-time.Hour)); err != nil && ctx.Err() == nil {
+			a.log.Warn("rollup failed", "err", err)
+		}
+		if now.Sub(lastPrune) >= time.Hour {
+			lastPrune = now
+			r, u, err := a.store.Prune(ctx, now, a.cfg.Retention, a.cfg.RollupRetention)
+			if err != nil && ctx.Err() == nil {
+				a.log.Warn("prune failed", "err", err)
+			} else if r+u > 0 {
+				a.log.Info("pruned old data", "reports", r, "rollups", u)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// NewLogger builds the process logger from the configuration.
+func NewLogger(cfg Config, w io.Writer) *slog.Logger {
+	if w == nil {
+		w = os.Stderr
+	}
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func countryOf(a netip.Addr) string { return iploc.IPCountry(a) }
+
+func randomHex() string {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+var _ handlers.Catalog = (*catalog)(nil)
+var _ detector.Catalog = (*catalog)(nil)
+var _ models.CounterReader = (*limits)(nil)
+
+// Handler is the app's HTTP handler (for benchmarks that skip the network).
+func (a *App) Handler() http.Handler { return a.engine }
