@@ -90,6 +90,7 @@ type Rollup struct {
 	Region    string `gorm:"primaryKey;size:2"`
 	Problem   string `gorm:"primaryKey;size:32"`
 	Count     int    `gorm:"not null"`
+	Demo      bool   `gorm:"not null;default:false"` // synthetic history seeded for the demo catalogue
 }
 
 // BucketSize is the width of rollup and chart buckets.

@@ -15,6 +15,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 		switch args[0] {
 		case "detect":
 			return runDetect(args[1:], stdin, stdout, stderr)
+		case "simulate":
+			return runSimulate(ctx, args[1:], stdout, stderr)
 		case "serve":
 			args = args[1:]
 		case "-h", "--help", "help":

@@ -84,7 +84,10 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 			return nil, fmt.Errorf("seeding the demo catalogue: %w", err)
 		}
 		if seeded {
-			a.log.Info("seeded the demo catalogue", "services", len(demoCatalogue))
+			if err := seedDemoHistory(ctx, a.cat, a.now()); err != nil {
+				return nil, fmt.Errorf("seeding demo history: %w", err)
+			}
+			a.log.Info("seeded the demo catalogue with synthetic history", "services", len(demoCatalogue), "days", demoDays)
 		}
 	}
 	secret := cfg.HashSecret

@@ -99,3 +99,10 @@ func (s *Store) Setting(ctx context.Context, key string, make func() string) (st
 	err = s.w.WithContext(ctx).Where("key = ?", key).Take(&got).Error
 	return got.Value, translate(err, "setting "+key)
 }
+
+// InsertRollups stores rollups as they are (demo history); existing buckets
+// are left alone.
+func (s *Store) InsertRollups(ctx context.Context, rows []models.Rollup) error {
+	err := s.w.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 500).Error
+	return translate(err, "rollups")
+}
