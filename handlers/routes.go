@@ -39,4 +39,6 @@ func (h *Handler) Routes(r *gin.Engine) {
 	admin.POST("/services", h.createService)
 	admin.PATCH("/services/:slug", h.updateService)
 	admin.DELETE("/services/:slug", h.deleteService)
+
+	h.publicPages(r)
 }
