@@ -18,6 +18,13 @@ const (
 	mondayOffset = 3 * daySecs // 1970-01-01 was a Thursday
 )
 
+// Special bucket.mu values: learned before the model was ready (windows
+// stop there), and an ingest gap (windows skip it).
+const (
+	muUnknown = -1
+	muGap     = -2
+)
+
 // bucket is one observed bucket in the recent ring. start is unix seconds
 // relative to Model.base; mu is what the model expected before seeing x.
 type bucket struct {
@@ -160,34 +167,36 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 	shape := m.expectShape(u, secs, m.shift)
 	mu := lev * shape
 	if !ready {
+		m.push(u, secs, count, muUnknown)
 		mu = 0
-	}
-	// An ingest gap: a zero where zero is very unlikely. Keep it out of
-	// windows and out of learning.
-	if ready && count == 0 && mu > m.p.GapMean {
-		m.push(u, secs, 0, 0)
+	} else if count == 0 && mu > m.p.GapMean {
+		// An ingest gap: a zero where zero is very unlikely. Keep it out
+		// of windows and out of learning.
+		m.push(u, secs, 0, muGap)
 		return
+	} else {
+		m.push(u, secs, count, mu)
 	}
-	m.push(u, secs, count, mu)
 
 	// Winsorise before learning so that an outage moves nothing much.
 	xc := count
 	if ready {
-		up := m.p.Winsor
-		if m.hold {
-			up = m.p.HoldWinsor
-		}
 		sd := math.Sqrt(mu)
-		hi := mu*(1+up) + 2*sd + 1
+		hi := mu*(1+m.p.Winsor) + 2*sd + 1
+		if m.hold {
+			hi = mu * (1 + m.p.HoldWinsor)
+		}
 		lo := mu/(1+m.p.Winsor) - 2*sd
 		xc = math.Min(math.Max(count, lo), hi)
 
-		r := count - mu
-		lim := 4 * math.Sqrt(mu+m.dispersion(float64(secs)/60)*mu*mu+1)
-		r = math.Max(-lim, math.Min(lim, r))
-		dec := math.Exp(-float64(secs) / m.p.DispersionTau.Seconds())
-		m.dispBA = dec*m.dispBA + r*r - mu
-		m.dispBB = dec*m.dispBB + mu*mu
+		if !m.hold {
+			r := count - mu
+			lim := m.p.DispersionClip * math.Sqrt(mu+m.dispersion(float64(secs)/60)*mu*mu+1)
+			r = math.Max(-lim, math.Min(lim, r))
+			dec := math.Exp(-float64(secs) / m.p.DispersionTau.Seconds())
+			m.dispBA = dec*m.dispBA + r*r - mu
+			m.dispBB = dec*m.dispBB + mu*mu
+		}
 
 		dl := math.Exp(-float64(secs) / m.p.LevelTau.Seconds())
 		m.levNum = dl*m.levNum + xc
@@ -231,9 +240,9 @@ func (m *Model) closeSlot() {
 	m.accX, m.accMu, m.accN = 0, 0, 0
 	u, cover, rate := s*slotSecs, mins/15, x/mins
 	nd, nw := m.days(u), m.weeks(u)
-	if mu > 0 && cover > 0.99 {
+	if mu > 0 && cover > 0.99 && !m.hold {
 		r := x - mu
-		lim := 4 * math.Sqrt(mu+m.dispersion(15)*mu*mu+1)
+		lim := m.p.DispersionClip * math.Sqrt(mu+m.dispersion(15)*mu*mu+1)
 		r = math.Max(-lim, math.Min(lim, r))
 		dec := math.Exp(-float64(slotSecs) / m.p.DispersionTau.Seconds())
 		m.dispQA = dec*m.dispQA + r*r - mu

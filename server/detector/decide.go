@@ -128,18 +128,23 @@ func (m *Model) Decide(now time.Time, pending float64) Decision {
 	for i := 0; i <= m.n && wi < len(wins) && wi < maxWindows; i++ {
 		var b bucket
 		var bs int64
-		if i < m.n {
+		last := i == m.n
+		if !last {
 			b = m.ring[mod(int64(m.head-1-i), ringSize)]
 			bs = int64(b.start) + m.base
+			if b.mu == muGap {
+				continue
+			}
+			last = b.mu < 0
 		}
 		// Close every window that this bucket would overflow.
-		for wi < len(wins) && wi < maxWindows && cnt >= 2 && (i == m.n || bs < nowU-int64(wins[wi]/time.Second)) {
+		for wi < len(wins) && wi < maxWindows && cnt >= 2 && (last || bs < nowU-int64(wins[wi]/time.Second)) {
 			if d.NStats == 0 || d.Stats[d.NStats-1].Window != time.Duration(nowU-oldest)*time.Second {
 				m.judge(&d, time.Duration(nowU-oldest)*time.Second, x, mu, bestX, bestMu)
 			}
 			wi++
 		}
-		if i == m.n {
+		if last {
 			break
 		}
 		take(bs, int64(b.secs), float64(b.x), float64(b.mu))

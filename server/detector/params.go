@@ -50,6 +50,7 @@ type Params struct {
 	WeekAlpha       float64       // weight of a new week in a time-of-week slot (floor)
 	DayAlpha        float64       // weight of a new day in a time-of-day slot (floor)
 	DispersionTau   time.Duration // memory of the overdispersion estimate
+	DispersionClip  float64       // residuals are clipped at this many sd before they count
 	MinDispersion   float64       // floor of the relative variance of the expectation
 	PriorDispersion float64       // relative variance assumed before any was measured
 	RateFloor       float64       // reports per minute never expected below this
@@ -82,13 +83,14 @@ func DefaultParams() Params {
 
 		RegionalShare: 0.7,
 
-		LevelTau:        time.Hour,
+		LevelTau:        4 * time.Hour,
 		LevelPrior:      3,
-		Winsor:          0.5,
-		HoldWinsor:      0.02,
+		Winsor:          0.3,
+		HoldWinsor:      0.1,
 		WeekAlpha:       0.25,
 		DayAlpha:        1.0 / 7,
 		DispersionTau:   72 * time.Hour,
+		DispersionClip:  3,
 		MinDispersion:   0.01,
 		PriorDispersion: 0.1,
 		RateFloor:       1.0 / 1440,
