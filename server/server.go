@@ -50,6 +50,8 @@ type Options struct {
 	Log      *slog.Logger     // default: JSON (or text) to stderr at cfg.LogLevel
 	Now      func() time.Time // default time.Now
 	Listener net.Listener     // default: listen on cfg.Addr
+	// RunnerInterval is the detector's tick (default 15 s; tests shorten it).
+	RunnerInterval time.Duration
 	// LogWriter is where Main's logger writes; access lines are buffered
 	// onto it. Without it access lines go through Log unbuffered.
 	LogWriter io.Writer
@@ -109,6 +111,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	a.snap = detector.NewSnapshot()
 	a.runner = detector.NewRunner(detector.RunnerDeps{
 		Catalog: a.cat, Counters: a.limits, History: a.store, Snapshot: a.snap, Now: a.now, Log: a.log,
+		Interval: opts.RunnerInterval,
 	})
 	if err := a.runner.Tick(ctx); err != nil {
 		return nil, fmt.Errorf("first detector tick: %w", err)

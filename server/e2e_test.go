@@ -1,0 +1,215 @@
+package server_test
+
+import (
+	"database/sql"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/outcry/outcry/server"
+	"github.com/outcry/outcry/server/servertest"
+)
+
+func fastRunner(o *server.Options) { o.RunnerInterval = 50 * time.Millisecond }
+
+func countRows(t *testing.T, path, q string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// eventually polls f until it is true or 5 s pass.
+func eventually(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestEndToEnd starts the whole app on port 0 (with the real Redis when
+// scripts/test provides one) and walks the API as a user would.
+func TestEndToEnd(t *testing.T) {
+	app := servertest.Start(t, nil, fastRunner)
+
+	if r := app.Do(t, "GET", "/healthz", nil); r.Status != 200 {
+		t.Fatalf("healthz %d", r.Status)
+	}
+	var ready struct {
+		Status string            `json:"status"`
+		Checks map[string]string `json:"checks"`
+	}
+	r := app.Do(t, "GET", "/readyz", nil)
+	r.JSON(t, &ready)
+	if r.Status != 200 || ready.Checks["database"] != "ok" {
+		t.Fatalf("readyz %d %s", r.Status, r.Body)
+	}
+	if app.Config.RedisURL != "" && ready.Checks["redis"] != "ok" {
+		t.Fatalf("readyz does not check Redis: %s", r.Body)
+	}
+
+	// Admin: create (201), again (409), without a token (401).
+	app.CreateService(t, "chatgpt", "login", "app", "api")
+	if r := app.Admin(t, "POST", "/api/v1/services", map[string]any{"slug": "chatgpt", "name": "Again", "problems": []string{"x"}}); r.Status != http.StatusConflict {
+		t.Errorf("duplicate slug: %d %s", r.Status, r.Body)
+	}
+	if r := app.Do(t, "POST", "/api/v1/services", map[string]any{"slug": "nope", "name": "N", "problems": []string{"x"}}); r.Status != http.StatusUnauthorized {
+		t.Errorf("no token: %d", r.Status)
+	}
+	if r := app.Do(t, "POST", "/api/v1/services", map[string]any{"slug": "nope", "name": "N", "problems": []string{"x"}}, "Authorization", "Bearer wrong-token-0123456789"); r.Status != http.StatusUnauthorized {
+		t.Errorf("wrong token: %d", r.Status)
+	}
+	if r := app.Admin(t, "POST", "/api/v1/services", map[string]any{"slug": "Bad Slug", "name": "N", "problems": []string{"x"}}); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("bad slug: %d", r.Status)
+	}
+
+	// 20 people report; 15 about login.
+	for i := 0; i < 20; i++ {
+		p := "login"
+		if i >= 15 {
+			p = "app"
+		}
+		r := app.Report(t, "chatgpt", fmt.Sprintf("198.51.%d.%d", i, i+1), map[string]string{"problem": p, "region": "US"})
+		if r.Status != http.StatusAccepted {
+			t.Fatalf("report %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if n := countRows(t, app.DBPath, "SELECT COUNT(*) FROM reports WHERE counted = 1"); n != 20 {
+		t.Fatalf("%d counted rows, want 20", n)
+	}
+
+	var detail struct {
+		Status      string `json:"status"`
+		Reports15m  int    `json:"reports_last_15m"`
+		TopProblems []struct {
+			Key     string  `json:"key"`
+			Percent float64 `json:"percent"`
+		} `json:"top_problems"`
+		TopRegions []struct {
+			Key string `json:"key"`
+		} `json:"top_regions"`
+		Incident any `json:"incident"`
+	}
+	eventually(t, "the snapshot to show 20 reports", func() bool {
+		app.Do(t, "GET", "/api/v1/services/chatgpt", nil).JSON(t, &detail)
+		return detail.Reports15m == 20
+	})
+	if detail.Status == "" || len(detail.TopProblems) != 2 || detail.TopProblems[0].Key != "login" || detail.TopProblems[0].Percent != 75 {
+		t.Errorf("detail = %+v", detail)
+	}
+	if len(detail.TopRegions) != 1 || detail.TopRegions[0].Key != "US" {
+		t.Errorf("regions = %+v", detail.TopRegions)
+	}
+
+	var list struct {
+		Items []struct {
+			Slug string `json:"slug"`
+		} `json:"items"`
+	}
+	app.Do(t, "GET", "/api/v1/services", nil).JSON(t, &list)
+	if len(list.Items) != 1 || list.Items[0].Slug != "chatgpt" {
+		t.Errorf("list = %+v", list)
+	}
+
+	var ts struct {
+		BucketSeconds int `json:"bucket_seconds"`
+		Items         []struct {
+			Count int `json:"count"`
+		} `json:"items"`
+	}
+	app.Do(t, "GET", "/api/v1/services/chatgpt/timeseries?hours=24", nil).JSON(t, &ts)
+	if ts.BucketSeconds != 900 || len(ts.Items) != 96 || ts.Items[95].Count != 20 {
+		t.Errorf("timeseries: %d buckets of %d s, last %+v", len(ts.Items), ts.BucketSeconds, ts.Items[len(ts.Items)-1])
+	}
+	if r := app.Do(t, "GET", "/api/v1/services/chatgpt/timeseries?hours=0", nil); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("hours=0: %d", r.Status)
+	}
+
+	m := string(app.Do(t, "GET", "/metrics", nil).Body)
+	for _, want := range []string{"outcry_reports_accepted_total 20", "outcry_reports_counted_total 20", `outcry_http_request_duration_seconds_count{method="POST",route="/api/v1/services/:slug/reports",status="202"} 20`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
+	// Admin: change, delete.
+	if r := app.Admin(t, "PATCH", "/api/v1/services/chatgpt", map[string]any{"name": "ChatGPT", "problems": []string{"login", "app", "api", "voice-mode"}}); r.Status != 200 {
+		t.Errorf("patch: %d %s", r.Status, r.Body)
+	}
+	if r := app.Report(t, "chatgpt", "192.0.2.99", map[string]string{"problem": "voice-mode"}); r.Status != http.StatusAccepted {
+		t.Errorf("new problem after patch: %d %s", r.Status, r.Body)
+	}
+	if r := app.Admin(t, "DELETE", "/api/v1/services/chatgpt", nil); r.Status != http.StatusNoContent {
+		t.Errorf("delete: %d %s", r.Status, r.Body)
+	}
+	if r := app.Report(t, "chatgpt", "192.0.2.98", map[string]string{"problem": "login"}); r.Status != http.StatusNotFound {
+		t.Errorf("report after delete: %d", r.Status)
+	}
+	if n := countRows(t, app.DBPath, "SELECT COUNT(*) FROM reports"); n != 0 {
+		t.Errorf("%d reports left after delete", n)
+	}
+	if err := app.Stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestShutdownLosesNoAcknowledgedReport stops the app while reports pour in:
+// every 202 must be a row.
+func TestShutdownLosesNoAcknowledgedReport(t *testing.T) {
+	app := servertest.Start(t, nil)
+	app.CreateService(t, "chatgpt", "login")
+	var accepted atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	client := &http.Client{Timeout: 5 * time.Second}
+	for w := 0; w < 16; w++ {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("POST", app.URL+"/api/v1/services/chatgpt/reports", strings.NewReader(`{"problem":"login"}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.1", w, i%256))
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				if resp.StatusCode == http.StatusAccepted {
+					accepted.Add(1)
+				}
+				resp.Body.Close()
+			}
+		})
+	}
+	eventually(t, "some reports", func() bool { return accepted.Load() > 200 })
+	if err := app.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	rows := countRows(t, app.DBPath, "SELECT COUNT(*) FROM reports")
+	if int64(rows) < accepted.Load() {
+		t.Fatalf("%d reports answered 202 but only %d rows", accepted.Load(), rows)
+	}
+	t.Logf("%d accepted, %d rows", accepted.Load(), rows)
+}
