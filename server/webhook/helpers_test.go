@@ -1,0 +1,195 @@
+package webhook
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/outcry/outcry/models"
+)
+
+// openDB opens a temp SQLite database the way server/store does: WAL, one
+// writer connection, immediate transactions, foreign keys on.
+func openDB(tb testing.TB) *gorm.DB {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "x.db")
+	db, err := gorm.Open(sqlite.Open("file:"+path+"?_journal_mode=WAL&_busy_timeout=10000&_synchronous=FULL&_foreign_keys=on&_txlock=immediate"),
+		&gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true, PrepareStmt: true, NowFunc: func() time.Time { return time.Now().UTC() }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sqlDB.SetMaxOpenConns(1)
+	tb.Cleanup(func() { _ = sqlDB.Close() })
+	return db
+}
+
+// fastBackoff keeps retries quick in tests.
+func fastBackoff(int) time.Duration { return 10 * time.Millisecond }
+
+// newService builds and migrates a service (AllowPrivate unless opts says
+// otherwise through edit).
+func newService(tb testing.TB, db *gorm.DB, edit func(*Options)) *Service {
+	tb.Helper()
+	opts := Options{AllowPrivate: true, Backoff: fastBackoff, Log: quietLog(), PublicURL: "https://outcry.example"}
+	if edit != nil {
+		edit(&opts)
+	}
+	s := New(db, opts)
+	if err := s.Migrate(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// run starts the dispatcher and stops it when the test ends.
+func run(tb testing.TB, s *Service) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			cctx, ccancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer ccancel()
+			if err := s.Close(cctx); err != nil {
+				tb.Errorf("close: %v", err)
+			}
+		})
+	}
+	tb.Cleanup(stop)
+	return stop
+}
+
+// subscribe creates a subscription through the service.
+func subscribe(tb testing.TB, s *Service, w models.Webhook) models.Webhook {
+	tb.Helper()
+	if err := s.Create(context.Background(), &w); err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}
+
+// commit inserts an incident event (as the detector's transaction would)
+// and notifies the dispatcher.
+func commit(tb testing.TB, s *Service, typ, slug string) models.Event {
+	tb.Helper()
+	ev, err := models.NewIncidentEvent(typ, testService(slug), testIncident(), "https://outcry.example", time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.db.Create(&ev).Error; err != nil {
+		tb.Fatal(err)
+	}
+	s.Notify()
+	return ev
+}
+
+func testService(slug string) models.Service {
+	return models.Service{ID: 7, Slug: slug, Name: "Chat " + slug}
+}
+
+func testIncident() models.Incident {
+	start := time.Date(2026, 11, 2, 14, 2, 0, 0, time.UTC)
+	return models.Incident{
+		ID: 42, ServiceID: 7, Scope: models.ScopeGlobal, Level: models.LevelOutage, StartedAt: start, PeakAt: start,
+		Window: 5 * time.Minute, Expected: 12, Actual: 340, Ratio: 28.3, Significance: 41.2, Rule: "poisson p<1e-6 over 5m",
+		TopProblems: []models.Share{{Key: "login", Count: 210, Percent: 61.8}},
+		TopRegions:  []models.Share{{Key: "US", Count: 120, Percent: 35.3}},
+	}
+}
+
+// eventually polls cond every 5 ms until it holds or d passes.
+func eventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// delivery reads the one delivery of an event to a subscription, with its log.
+func delivery(tb testing.TB, s *Service, eventID, webhookID string) (models.Delivery, bool) {
+	tb.Helper()
+	var d models.Delivery
+	err := s.db.Preload("Log", func(db *gorm.DB) *gorm.DB { return db.Order("n") }).
+		Where("event_id = ? AND webhook_id = ?", eventID, webhookID).Take(&d).Error
+	return d, err == nil
+}
+
+// received is one request a receiver got.
+type received struct {
+	at     time.Time
+	header http.Header
+	body   []byte
+}
+
+// receiver is a real HTTP endpoint on loopback answering with the status
+// codes in answers, in turn (the last one repeats).
+type receiver struct {
+	*httptest.Server
+	mu      sync.Mutex
+	got     []received
+	answers []int
+}
+
+func newReceiver(tb testing.TB, answers ...int) *receiver {
+	r := &receiver{answers: answers}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.got = append(r.got, received{at: time.Now(), header: req.Header.Clone(), body: body})
+		code := http.StatusOK
+		if len(r.answers) > 0 {
+			code = r.answers[min(len(r.got), len(r.answers))-1]
+		}
+		r.mu.Unlock()
+		w.WriteHeader(code)
+	}))
+	tb.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) requests() []received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]received(nil), r.got...)
+}
+
+// clock is a settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
