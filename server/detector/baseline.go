@@ -293,19 +293,21 @@ func (m *Model) push(u, secs int64, x, mu float64) {
 	m.n = min(m.n+1, ringSize)
 }
 
+// dispersionPriorWeight is the weight (in squared expected counts) of
+// Params.PriorDispersion in the dispersion estimates: it dominates on quiet
+// series, where counts say little about overdispersion, and fades on busy ones.
+const dispersionPriorWeight = 25
+
 // dispersion is the relative variance of the model's error for a window of
 // w minutes: phi(w) = s2 + g/w, fitted to what was seen at bucket and
 // 15-minute scale, floored at Params.MinDispersion.
 func (m *Model) dispersion(w float64) float64 {
-	floor := m.p.MinDispersion
-	if m.dispQB <= 0 {
-		return floor + m.p.PriorDispersion
-	}
-	q := math.Max(0, m.dispQA/m.dispQB)
+	floor, prior, w0 := m.p.MinDispersion, m.p.PriorDispersion, float64(dispersionPriorWeight)
+	q := math.Max(0, (m.dispQA+prior*w0)/(m.dispQB+w0))
 	b := q
 	bm := float64(m.bucketSecs) / 60
-	if m.dispBB > 0 && bm < 15 {
-		b = math.Max(0, m.dispBA/m.dispBB)
+	if bm < 15 {
+		b = math.Max(0, (m.dispBA+prior*w0)/(m.dispBB+w0))
 	}
 	s2, g := q, 0.0
 	if bm < 15 && b > q {

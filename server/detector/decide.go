@@ -32,6 +32,10 @@ type Decision struct {
 	Quiet bool         // every window is back near its baseline
 	Cold  bool         // decided by the cold-start rule
 
+	// Regional is set on a global decision that Regionalise found confined
+	// to one region: the region code that carries the alert instead.
+	Regional string
+
 	// The deciding window (the worst one): the same fields as WindowStat.
 	Window       time.Duration
 	Expected     float64
@@ -50,6 +54,10 @@ func (d *Decision) Rule(p Params) string {
 	if d.Cold {
 		return fmt.Sprintf("cold start (less than %s of history): %.0f distinct reporters in %s; %d open an outage",
 			p.MinHistory, d.Actual, d.Window, p.ColdStart)
+	}
+	if d.Level == models.LevelOK && d.Regional != "" {
+		return fmt.Sprintf("reports in the last %s: %.0f vs %.1f expected, but the excess is confined to region %s",
+			d.Window, d.Actual, d.Expected, d.Regional)
 	}
 	if d.Level == models.LevelOK {
 		return fmt.Sprintf("reports in the last %s: %.0f vs %.1f expected: normal", d.Window, d.Actual, d.Expected)

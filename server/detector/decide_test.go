@@ -1,0 +1,163 @@
+package detector
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+func TestSignificance(t *testing.T) {
+	cases := []struct {
+		x, mu, phi float64
+		lo, hi     float64
+	}{
+		{3, 0.5, 0, 0.5, 2},       // a quiet service: 3 reports where 0.5 are usual is not news
+		{10, 10, 0, 0, 0},         // as expected
+		{5, 10, 0, 0, 0},          // below expected
+		{60, 20, 0, 10, 20},       // Poisson: 3x on 20 is overwhelming
+		{60, 20, 0.5, 0.5, 3},     // ... but not with heavy overdispersion
+		{1100, 1000, 0, 1, 3},     // a big service: +10% is mild
+		{2000, 1000, 0.01, 8, 99}, // a big service does not need 10x
+		{1, 0, 0, math.Inf(1), math.Inf(1)},
+	}
+	for _, c := range cases {
+		got := Significance(c.x, c.mu, c.phi)
+		if got < c.lo || got > c.hi {
+			t.Errorf("Significance(%g, %g, %g) = %.2f, want in [%g, %g]", c.x, c.mu, c.phi, got, c.lo, c.hi)
+		}
+	}
+}
+
+// TestDetector covers the pure detector end to end on synthetic traffic:
+// the model is seeded from two weeks of 15-minute rollups, then fed
+// 1-minute buckets and evaluated like the live runner.
+func TestDetector(t *testing.T) {
+	p := DefaultParams()
+	at := func(d time.Duration) time.Time { return t0.Add(14*24*time.Hour + d) }
+	cases := []struct {
+		name   string
+		peak   float64
+		rate   func(base func(time.Time) float64) func(time.Time) float64
+		opens  int           // incidents expected to open
+		within time.Duration // first open at most this long after at(spikeAt)
+		level  models.Level  // the incident's level, if one opens
+	}{
+		{"flat traffic", 5, func(b func(time.Time) float64) func(time.Time) float64 { return b }, 0, 0, ""},
+		{"quiet service, 3 reports at once", 0.1, func(b func(time.Time) float64) func(time.Time) float64 {
+			return func(t time.Time) float64 {
+				if t.Sub(at(14*time.Hour)) >= 0 && t.Sub(at(14*time.Hour)) < time.Minute {
+					return 3
+				}
+				return b(t)
+			}
+		}, 0, 0, ""},
+		{"one outlier minute (10x)", 20, func(b func(time.Time) float64) func(time.Time) float64 {
+			return func(t time.Time) float64 {
+				if d := t.Sub(at(14 * time.Hour)); d >= 0 && d < time.Minute {
+					return 10 * b(t)
+				}
+				return b(t)
+			}
+		}, 0, 0, ""},
+		{"sustained spike (10x at a 20/min peak)", 20, func(b func(time.Time) float64) func(time.Time) float64 {
+			return func(t time.Time) float64 {
+				if d := t.Sub(at(14 * time.Hour)); d >= 0 && d < time.Hour {
+					return 10 * b(t)
+				}
+				return b(t)
+			}
+		}, 1, 2 * time.Minute, models.LevelOutage},
+		{"slow ramp to 2x over 12 h", 20, func(b func(time.Time) float64) func(time.Time) float64 {
+			return func(t time.Time) float64 {
+				f := math.Min(1, math.Max(0, float64(t.Sub(at(0)))/float64(12*time.Hour)))
+				return b(t) * (1 + f)
+			}
+		}, 0, 0, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newSim(p, 42)
+			base := usual(c.peak)
+			s.seed(14*24*time.Hour, base)
+			s.run(36*time.Hour, 4, c.rate(base))
+			if got := s.count(EventOpened); got != c.opens {
+				t.Fatalf("%d incidents opened, want %d: %+v", got, c.opens, s.events)
+			}
+			if c.opens == 0 {
+				return
+			}
+			first, _ := s.first(EventOpened)
+			if d := first.Sub(at(14 * time.Hour)); d < 0 || d > c.within {
+				t.Errorf("opened %s after the spike, want within %s", d, c.within)
+			}
+			if _, ok := s.first(EventResolved); !ok {
+				t.Errorf("never resolved: %+v", s.events)
+			}
+			if lv := s.tr.Incident; lv != nil && lv.Level != c.level {
+				t.Errorf("level %s, want %s", lv.Level, c.level)
+			}
+		})
+	}
+}
+
+func TestColdStart(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		threshold int
+		perMinute float64
+		opens     bool
+		within    time.Duration
+	}{
+		{"100 reporters in one minute", 100, 100, true, time.Minute},
+		{"slow trickle below the rule", 100, 19, false, 0},
+		{"per-service threshold", 20, 10, true, 2 * time.Minute},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := DefaultParams()
+			p.ColdStart = c.threshold
+			s := newSim(p, 1)
+			s.run(10*time.Minute, 4, func(time.Time) float64 { return 0 })
+			start := s.now
+			s.run(5*time.Minute, 4, func(time.Time) float64 { return c.perMinute })
+			first, ok := s.first(EventOpened)
+			if ok != c.opens {
+				t.Fatalf("opened=%v, want %v (%+v)", ok, c.opens, s.events)
+			}
+			if ok && first.Sub(start) > c.within {
+				t.Errorf("opened %s after the burst began, want within %s", first.Sub(start), c.within)
+			}
+			if ok && !s.tr.Incident.Open() {
+				t.Errorf("incident not open")
+			}
+		})
+	}
+}
+
+func TestZeroBaseline(t *testing.T) {
+	p := DefaultParams()
+	s := newSim(p, 3)
+	zero := func(time.Time) float64 { return 0 }
+	s.seed(3*24*time.Hour, zero)
+	burst := s.now
+	s.run(time.Hour, 1, func(t time.Time) float64 {
+		if t.Sub(burst) < time.Minute {
+			return 3
+		}
+		return 0
+	})
+	if n := s.count(EventOpened); n != 0 {
+		t.Fatalf("3 reports on a silent service opened %d incidents", n)
+	}
+	start := s.now
+	s.run(10*time.Minute, 1, func(time.Time) float64 { return 8 })
+	first, ok := s.first(EventOpened)
+	if !ok || first.Sub(start) > 3*time.Minute {
+		t.Fatalf("8 reporters a minute on a silent service: opened=%v after %s", ok, first.Sub(start))
+	}
+	d := s.m.Decide(s.now, 0)
+	if d.Expected < 0 || math.IsNaN(d.Ratio) || d.Rule(p) == "" {
+		t.Errorf("decision does not explain itself: %+v", d)
+	}
+}

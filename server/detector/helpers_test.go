@@ -1,0 +1,110 @@
+package detector
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+// t0 is a Monday midnight UTC; every test series starts there.
+var t0 = time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC)
+
+// daily is a smooth daily cycle: 1 at 15:00 (+shift), 1/ratio at 03:00.
+func daily(t time.Time, ratio float64, shift time.Duration) float64 {
+	h := float64(t.Add(shift).Sub(t.Add(shift).Truncate(24*time.Hour))) / float64(time.Hour)
+	c := math.Cos(2 * math.Pi * (h - 15) / 24) // 1 at 15:00, -1 at 03:00
+	return math.Exp(math.Log(ratio) * (c - 1) / 2)
+}
+
+// poisson draws a Poisson count (normal approximation for large means).
+func poisson(r *rand.Rand, mu float64) float64 {
+	if mu <= 0 {
+		return 0
+	}
+	if mu > 50 {
+		return math.Max(0, math.Round(mu+math.Sqrt(mu)*r.NormFloat64()))
+	}
+	l, k, p := math.Exp(-mu), 0.0, 1.0
+	for {
+		p *= r.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
+// sim drives a model and a tracker the way the live runner does.
+type sim struct {
+	p      Params
+	m      *Model
+	tr     *Tracker
+	r      *rand.Rand
+	now    time.Time
+	events []simEvent
+}
+
+type simEvent struct {
+	at    time.Time
+	ev    Event
+	level models.Level
+}
+
+func newSim(p Params, seed uint64) *sim {
+	return &sim{p: p, m: NewModel(p), tr: NewTracker(1, models.ScopeGlobal), r: rand.New(rand.NewPCG(seed, 7)), now: t0}
+}
+
+// seed feeds d of 15-minute rollups drawn from rate (reports per minute).
+func (s *sim) seed(d time.Duration, rate func(time.Time) float64) {
+	for end := s.now.Add(d); s.now.Before(end); s.now = s.now.Add(15 * time.Minute) {
+		mid := s.now.Add(7*time.Minute + 30*time.Second)
+		s.m.Observe(s.now, 15*time.Minute, poisson(s.r, 15*rate(mid)))
+	}
+}
+
+// run feeds d of 1-minute buckets, stepping the tracker after each bucket
+// (and, with ticks > 1, also at sub-minute ticks on the partial minute).
+func (s *sim) run(d time.Duration, ticks int, rate func(time.Time) float64) {
+	for end := s.now.Add(d); s.now.Before(end); s.now = s.now.Add(time.Minute) {
+		x := poisson(s.r, rate(s.now.Add(30*time.Second)))
+		for k := 1; k < ticks; k++ {
+			at := s.now.Add(time.Duration(k) * time.Minute / time.Duration(ticks))
+			s.step(s.m.Decide(at, math.Round(x*float64(k)/float64(ticks))))
+		}
+		s.m.Hold(s.tr.Open())
+		s.m.Observe(s.now, time.Minute, x)
+		s.step(s.m.Decide(s.now.Add(time.Minute), 0))
+	}
+}
+
+func (s *sim) step(d Decision) {
+	if ev := s.tr.Step(d, s.p); ev != EventNone {
+		s.events = append(s.events, simEvent{d.At, ev, d.Level})
+	}
+}
+
+func (s *sim) count(ev Event) int {
+	n := 0
+	for _, e := range s.events {
+		if e.ev == ev {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *sim) first(ev Event) (time.Time, bool) {
+	for _, e := range s.events {
+		if e.ev == ev {
+			return e.at, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// usual is a service with a daily peak of peak reports per minute.
+func usual(peak float64) func(time.Time) float64 {
+	return func(t time.Time) float64 { return peak * daily(t, 10, 0) }
+}
