@@ -43,7 +43,13 @@ func (h *Handler) publicPages(r *gin.Engine) {
 	pg.GET("/static/*file", p.asset)
 	r.GET("/embed/:slug", secureEmbed, p.embed)
 	r.GET("/widget.js", p.widget)
-	r.GET("/badge/:file", p.badge)
+	// Badges are the hottest read path: embedded in READMEs everywhere,
+	// answered from cache. They skip the access log line and request id of
+	// observe (a log write per badge view would cost more than the badge)
+	// but keep panic recovery and the latency histogram.
+	hot := r.Group("")
+	hot.Handlers = gin.HandlersChain{h.recovery(), p.badgeMetrics()}
+	hot.GET("/badge/:file", p.badge)
 }
 
 func newPages(h *Handler) (*pages, error) {
