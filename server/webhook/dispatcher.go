@@ -10,6 +10,11 @@ import (
 	"github.com/outcry/outcry/models"
 )
 
+// claimAhead: up to this many deliveries per worker are claimed at a time
+// (and claiming waits while a worker's worth is queued), so claiming costs a
+// few transactions per thousand deliveries. The lease covers the wait.
+const claimAhead = 4
+
 // fanOutBatch is how many events one fan-out transaction handles.
 const fanOutBatch = 100
 
@@ -122,12 +127,15 @@ type job struct {
 	ev   *models.Event
 }
 
-// dispatch claims due deliveries for every free worker, at most one per
+// dispatch claims due deliveries for the workers, at most one per
 // subscription at a time, and starts their attempts.
 func (s *Service) dispatch(ctx context.Context) error {
 	for {
 		s.mu.Lock()
-		free := s.workers - len(s.busy)
+		free := claimAhead*s.workers - len(s.busy)
+		if s.queued >= s.workers { // enough work waits for a worker already
+			free = 0
+		}
 		busy := make([]string, 0, len(s.busy))
 		for id := range s.busy {
 			busy = append(busy, id)
@@ -214,10 +222,11 @@ func (s *Service) jobsFor(ctx context.Context, ds []models.Delivery) ([]job, err
 	return jobs, nil
 }
 
-// start runs one attempt on a worker.
+// start queues one claimed delivery for a worker.
 func (s *Service) start(j job) {
 	s.mu.Lock()
 	s.busy[j.d.WebhookID] = true
+	s.queued++
 	s.mu.Unlock()
 	s.flight.Add(1)
 	go func() {
@@ -228,7 +237,30 @@ func (s *Service) start(j job) {
 			s.flight.Done()
 			s.Notify() // a worker is free
 		}()
-		s.attempt(j)
+		select {
+		case s.sem <- struct{}{}:
+		case <-s.stop:
+			s.release(j.d)
+			return
+		}
+		s.mu.Lock()
+		s.queued--
+		s.mu.Unlock()
+		select {
+		case <-s.stop: // shutting down: start nothing new
+			<-s.sem
+			s.release(j.d)
+			return
+		default:
+		}
+		r, ok := s.attempt(j)
+		<-s.sem // the worker is free while the result waits for its group commit
+		if !ok {
+			return
+		}
+		if err := s.record(j, r); err != nil {
+			s.log.Error("recording a webhook attempt failed", "delivery", j.d.ID, "err", err)
+		}
 	}()
 }
 

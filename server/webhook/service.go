@@ -36,9 +36,10 @@ type Options struct {
 const DefaultWorkers = 16
 
 // lease is how long a claimed delivery stays reserved for the dispatcher
-// that claimed it: longer than any attempt, short enough that a crashed
-// dispatcher's claims are taken over soon.
-const lease = AttemptTimeout + 50*time.Second
+// that claimed it: longer than waiting for a worker and the attempt (at
+// most two attempts' time), short enough that a crashed dispatcher's claims
+// are taken over soon.
+const lease = 6 * AttemptTimeout
 
 // Service is the webhook dispatcher and the subscriptions' admin API.
 type Service struct {
@@ -52,9 +53,12 @@ type Service struct {
 	client  *http.Client
 	m       *metrics
 	wake    chan struct{}
+	sem     chan struct{} // one token per worker
+	rec     recorder
 
 	mu      sync.Mutex
-	busy    map[string]bool // subscriptions with an attempt in flight here
+	busy    map[string]bool // subscriptions with a delivery claimed here (queued or in flight)
+	queued  int             // claimed deliveries waiting for a worker
 	stopped bool
 	stop    chan struct{}
 	running sync.WaitGroup // Run
@@ -87,7 +91,7 @@ func New(db *gorm.DB, opts Options) *Service {
 	return &Service{
 		db: db, log: opts.Log, now: opts.Now, backoff: opts.Backoff, workers: opts.Workers,
 		allow: opts.AllowPrivate, agent: agent, client: newClient(opts.AllowPrivate), m: newMetrics(opts.Metrics),
-		wake: make(chan struct{}, 1), busy: map[string]bool{}, stop: make(chan struct{}),
+		wake: make(chan struct{}, 1), sem: make(chan struct{}, opts.Workers), busy: map[string]bool{}, stop: make(chan struct{}),
 		attemptCtx: ctx, abort: abort,
 	}
 }
