@@ -1,0 +1,123 @@
+package ratelimit
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/outcry/outcry/models"
+)
+
+// Config configures both implementations. Zero fields take the defaults of
+// DefaultConfig.
+type Config struct {
+	// Reporter limits one reporter (a keyed hash of its address).
+	// Default: 5 per minute, burst 5.
+	Reporter redis_rate.Limit
+	// Network limits one network (a keyed hash of the /24 or /48).
+	// Default: 300 per minute, burst 300.
+	Network redis_rate.Limit
+	// Dedupe is the window in which a reporter is counted at most once per
+	// service. Default: 15 minutes.
+	Dedupe time.Duration
+	// CounterTTL is how long a per-minute counter lives after its last
+	// increment. Default: 48 hours.
+	CounterTTL time.Duration
+	// Prefix starts every Redis key, e.g. "outcry:". Default: "outcry:".
+	Prefix string
+	// DenyCacheSize caps the entries of the in-process deny cache;
+	// negative disables it. Default: 100000.
+	DenyCacheSize int
+}
+
+// DefaultConfig returns the production defaults.
+func DefaultConfig() Config {
+	return Config{
+		Reporter:      redis_rate.PerMinute(5),
+		Network:       redis_rate.PerMinute(300),
+		Dedupe:        15 * time.Minute,
+		CounterTTL:    48 * time.Hour,
+		Prefix:        "outcry:",
+		DenyCacheSize: 100_000,
+	}
+}
+
+// normalize fills zero fields with defaults and rejects invalid values.
+func (c Config) normalize() (Config, error) {
+	d := DefaultConfig()
+	if c.Reporter.IsZero() {
+		c.Reporter = d.Reporter
+	}
+	if c.Network.IsZero() {
+		c.Network = d.Network
+	}
+	if c.Dedupe == 0 {
+		c.Dedupe = d.Dedupe
+	}
+	if c.CounterTTL == 0 {
+		c.CounterTTL = d.CounterTTL
+	}
+	if c.Prefix == "" {
+		c.Prefix = d.Prefix
+	}
+	if c.DenyCacheSize == 0 {
+		c.DenyCacheSize = d.DenyCacheSize
+	}
+	var errs []error
+	errs = append(errs, checkLimit("reporter", c.Reporter), checkLimit("network", c.Network))
+	if c.Dedupe < time.Millisecond {
+		errs = append(errs, fmt.Errorf("dedupe window %s is shorter than 1ms", c.Dedupe))
+	}
+	if c.CounterTTL < time.Millisecond {
+		errs = append(errs, fmt.Errorf("counter TTL %s is shorter than 1ms", c.CounterTTL))
+	}
+	if c.DenyCacheSize < 0 {
+		errs = append(errs, fmt.Errorf("deny cache size %d is negative", c.DenyCacheSize))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("ratelimit: invalid config: %w", err)
+	}
+	return c, nil
+}
+
+func checkLimit(name string, l redis_rate.Limit) error {
+	if l.Rate <= 0 || l.Burst <= 0 || l.Period <= 0 {
+		return fmt.Errorf("%s limit %s: rate, burst and period must be positive", name, l)
+	}
+	return nil
+}
+
+// checkAdmission rejects admissions the limiter cannot key.
+func checkAdmission(a models.Admission) error {
+	if a.Reporter == "" || a.Network == "" {
+		return models.Errorf(models.CodeInvalid, "admission needs a reporter and a network")
+	}
+	return nil
+}
+
+// unixMinute is the unix second at which the minute holding t starts.
+func unixMinute(t time.Time) int64 {
+	s := t.Unix()
+	m := s % 60
+	if m < 0 {
+		m += 60
+	}
+	return s - m
+}
+
+// minuteBounds turns [from, to) into the unix minutes lo <= m < hi to read:
+// the minute holding from, up to the last minute starting before to.
+func minuteBounds(from, to time.Time) (lo, hi int64) {
+	lo = unixMinute(from)
+	hi = to.Unix()
+	if to.Nanosecond() > 0 {
+		hi++
+	}
+	return lo, hi
+}
+
+// serviceField is a service's field in a minute hash, and the start of its
+// problem and region fields.
+func serviceField(id uint) string { return strconv.FormatUint(uint64(id), 10) }

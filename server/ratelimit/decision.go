@@ -1,0 +1,43 @@
+package ratelimit
+
+import (
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/outcry/outcry/models"
+)
+
+// limitState is one limit's answer to one request.
+type limitState struct {
+	denied    bool
+	remaining int           // requests left after this one (0 when denied)
+	retry     time.Duration // when denied: until the next request is allowed
+	reset     time.Duration // until the limit is fully replenished
+}
+
+// decide builds the Decision from both limits' answers: a denial reports the
+// limit that denies longest, an admission the limit with the fewest requests
+// left (the one a client must respect).
+func decide(allowed, counted bool, rl, nl redis_rate.Limit, r, n limitState) models.Decision {
+	lim, s := rl, r
+	if allowed {
+		if n.remaining < r.remaining || (n.remaining == r.remaining && n.reset > r.reset) {
+			lim, s = nl, n
+		}
+	} else if n.denied && (!r.denied || n.retry > r.retry) {
+		lim, s = nl, n
+	}
+	d := models.Decision{
+		Allowed:    allowed,
+		Counted:    counted,
+		Limit:      lim.Rate,
+		Period:     lim.Period,
+		Remaining:  s.remaining,
+		ResetAfter: s.reset,
+	}
+	if !allowed {
+		d.Remaining = 0
+		d.RetryAfter = s.retry
+	}
+	return d
+}

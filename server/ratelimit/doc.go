@@ -1,0 +1,43 @@
+// Package ratelimit admits, dedupes and counts reports: it implements
+// models.Admitter and models.CounterReader twice, once on Redis ([Redis]) and
+// once in process ([Local]), plus [Limiter], which answers from Redis and
+// falls back to the in-process twin while Redis is unreachable.
+//
+// # One step per report
+//
+// Admit does three things, in one Redis round trip (a single Lua script run
+// with EVALSHA) or under a few in-process locks:
+//
+//  1. Rate limits. A report must pass both the reporter's limit and its
+//     network's (/24 or /48) limit; when either denies, neither is consumed.
+//     The Redis limits are GCRA, exactly as github.com/go-redis/redis_rate/v10
+//     computes them (a conformance test drives both on the same Redis); the
+//     in-process limits are token buckets from golang.org/x/time/rate, which
+//     give the same answers for the same limit, except that redis_rate's
+//     floating point may report one request fewer Remaining when the
+//     emission interval (period/rate) is not exact in binary, e.g. 8 rather
+//     than 9 left after the first of PerSecond(10).
+//  2. Dedupe. The first allowed report of a reporter for a service within
+//     Config.Dedupe (15 minutes) is counted; later ones are accepted but not
+//     counted.
+//  3. Counters. A counted report increments one hash per minute shared by all
+//     services: field "{serviceID}" (total), "{serviceID}|p|{problem}" and
+//     "{serviceID}|r|{region}", kept for Config.CounterTTL (48 hours).
+//
+// # Unique reporters without HyperLogLog
+//
+// The counters are our "HyperLogLog or equivalent", and they are exact rather
+// than estimated: because a reporter is counted at most once per service per
+// dedupe window, the counted reports of one minute are exactly the unique
+// reporters of that minute, and a sum of consecutive minutes spanning at most
+// the dedupe window (15 minutes) is exactly the number of unique reporters in
+// that span. Longer sums count a reporter at most once per dedupe window. A
+// reporter's problem and region are those of its counted report.
+//
+// # Deny cache
+//
+// When a limit denies with RetryAfter d, the denial is remembered in process
+// until now+d. GCRA (and the token bucket) guarantee that every request of
+// that reporter (or network) is denied until then anyway, so Denied can answer
+// a flood without touching Redis, before the handler even reads the body.
+package ratelimit
