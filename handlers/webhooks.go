@@ -24,7 +24,10 @@ type WebhookAdmin interface {
 	Redeliver(ctx context.Context, deliveryID string) (models.Delivery, error)
 }
 
-// webhookAPI serves the webhook admin routes.
+// webhookAPI serves the webhook admin routes. It hands the service
+// c.Request.Context(), never the pooled *gin.Context: database/sql keeps
+// watching a query's context from its own goroutine after the handler
+// returns.
 type webhookAPI struct {
 	h  *Handler
 	wh WebhookAdmin
@@ -90,7 +93,7 @@ func (a *webhookAPI) create(c *gin.Context) {
 		URL: deref(in.URL), Services: deref(in.Services), Events: deref(in.Events),
 		Description: deref(in.Description), Format: deref(in.Format),
 	}
-	if err := a.wh.Create(c, &w); err != nil {
+	if err := a.wh.Create(c.Request.Context(), &w); err != nil {
 		a.h.respondError(c, err)
 		return
 	}
@@ -99,7 +102,7 @@ func (a *webhookAPI) create(c *gin.Context) {
 }
 
 func (a *webhookAPI) list(c *gin.Context) {
-	all, err := a.wh.List(c)
+	all, err := a.wh.List(c.Request.Context())
 	if err != nil {
 		a.h.respondError(c, err)
 		return
@@ -121,7 +124,7 @@ func (a *webhookAPI) answer(c *gin.Context, w models.Webhook, err error) {
 }
 
 func (a *webhookAPI) get(c *gin.Context) {
-	w, err := a.wh.Get(c, c.Param("id"))
+	w, err := a.wh.Get(c.Request.Context(), c.Param("id"))
 	a.answer(c, w, err)
 }
 
@@ -130,7 +133,7 @@ func (a *webhookAPI) update(c *gin.Context) {
 	if !ok {
 		return
 	}
-	w, err := a.wh.Update(c, c.Param("id"), models.WebhookPatch{
+	w, err := a.wh.Update(c.Request.Context(), c.Param("id"), models.WebhookPatch{
 		URL: in.URL, Services: in.Services, Events: in.Events, Description: in.Description,
 		Format: in.Format, Disabled: in.Disabled,
 	})
@@ -138,7 +141,7 @@ func (a *webhookAPI) update(c *gin.Context) {
 }
 
 func (a *webhookAPI) delete(c *gin.Context) {
-	if err := a.wh.Delete(c, c.Param("id")); err != nil {
+	if err := a.wh.Delete(c.Request.Context(), c.Param("id")); err != nil {
 		a.h.respondError(c, err)
 		return
 	}
@@ -146,7 +149,7 @@ func (a *webhookAPI) delete(c *gin.Context) {
 }
 
 func (a *webhookAPI) rotate(c *gin.Context) {
-	w, err := a.wh.RotateSecret(c, c.Param("id"))
+	w, err := a.wh.RotateSecret(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		a.h.respondError(c, err)
 		return
@@ -155,7 +158,7 @@ func (a *webhookAPI) rotate(c *gin.Context) {
 }
 
 func (a *webhookAPI) test(c *gin.Context) {
-	ev, err := a.wh.SendTest(c, c.Param("id"))
+	ev, err := a.wh.SendTest(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		a.h.respondError(c, err)
 		return
@@ -173,7 +176,7 @@ func (a *webhookAPI) deliveries(c *gin.Context) {
 		}
 		limit = n
 	}
-	list, err := a.wh.Deliveries(c, c.Param("id"), limit)
+	list, err := a.wh.Deliveries(c.Request.Context(), c.Param("id"), limit)
 	if err != nil {
 		a.h.respondError(c, err)
 		return
@@ -186,7 +189,7 @@ func (a *webhookAPI) deliveries(c *gin.Context) {
 }
 
 func (a *webhookAPI) redeliver(c *gin.Context) {
-	d, err := a.wh.Redeliver(c, c.Param("id"))
+	d, err := a.wh.Redeliver(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		a.h.respondError(c, err)
 		return
