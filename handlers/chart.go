@@ -17,7 +17,7 @@ import (
 
 const (
 	chartW, chartH = 720, 240
-	padL, padR     = 40, 10
+	padL, padR     = 48, 10
 	padT, padB     = 10, 26
 	plotW, plotH   = chartW - padL - padR, chartH - padT - padB
 )
@@ -119,7 +119,7 @@ func chartSVG(name string, series []models.Bucket) template.HTML {
 	// Grid and y labels.
 	for v := 0.0; v <= ymax+step/2; v += step {
 		b.s(`<line class="grid" x1="`).i(padL).s(`" x2="`).i(chartW - padR).s(`" y1="`).f(y(v)).s(`" y2="`).f(y(v)).s(`" stroke="#8883"/>`)
-		b.s(`<text class="axis" x="`).i(padL - 6).s(`" y="`).f(y(v) + 4).s(`" text-anchor="end" fill="#888">`).f(v).s(`</text>`)
+		b.s(`<text class="axis" x="`).i(padL-6).s(`" y="`).f(y(v)+4).s(`" text-anchor="end" fill="#888">`, axisLabel(v), `</text>`)
 	}
 	// Baseline band and expected line, one path per run of learned buckets.
 	for i := 0; i < len(series); {
@@ -174,4 +174,12 @@ func chartSVG(name string, series []models.Bucket) template.HTML {
 	}
 	b.s(`</svg>`)
 	return template.HTML(b.String()) //nolint:gosec // the name is escaped, the rest is numbers
+}
+
+// axisLabel is a y-axis value, thousands as "k": 2500 → "2.5k".
+func axisLabel(v float64) string {
+	if v >= 1000 {
+		return strconv.FormatFloat(v/1000, 'f', -1, 64) + "k"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }

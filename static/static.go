@@ -76,8 +76,7 @@ func (a *Assets) ByPath(p string) (*Asset, bool) {
 }
 
 // URL is the versioned path of the asset called name; templates call it as
-// {{asset "app.css"}}. An unknown name panics at parse-time tests, not later:
-// every template is executed by the handler tests.
+// {{asset "app.css"}}, so an unknown name fails the page (and its tests).
 func (a *Assets) URL(name string) (string, error) {
 	as, ok := a.byName[name]
 	if !ok {

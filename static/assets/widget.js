@@ -22,7 +22,7 @@
   var LEVEL = { ok: 0, warning: 1, outage: 2 };
   var AC = { api: 'API', ai: 'AI', sso: 'SSO', ui: 'UI', dns: 'DNS', cdn: 'CDN', sms: 'SMS', '2fa': '2FA', mfa: 'MFA', vpn: 'VPN',
     ios: 'iOS', url: 'URL', ssl: 'SSL', gpu: 'GPU', tv: 'TV', pc: 'PC', otp: 'OTP', id: 'ID', sdk: 'SDK', cli: 'CLI' };
-  var CSS = ':host{all:initial;display:inline-block;max-width:100%;vertical-align:middle}' +
+  var CSS = ':host{all:initial!important;display:inline-block!important;max-width:100%;vertical-align:middle}' +
     '.w{--bg:#fff;--fg:#1c2024;--mu:#5b616b;--bd:#e2e4e9;--ac:#3451c7;--c:#30a46c;font:14px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;' +
     'color:var(--fg);background:var(--bg);border:1px solid var(--bd);border-radius:10px;padding:8px 12px;box-sizing:border-box;min-width:220px;max-width:420px}' +
     '.dark{--bg:#19191c;--fg:#edeef0;--mu:#b0b4ba;--bd:#2e3035;--ac:#8da4ef}' +
@@ -59,8 +59,7 @@
     var lang = (d.lang || navigator.language || 'en').toLowerCase().slice(0, 2);
     var t = T[lang] ? T[lang] : T[lang = 'en'];
     var theme = /^(light|dark)$/.test(d.theme) ? d.theme : 'auto';
-    var host = document.createElement('span');
-    host.setAttribute('data-outcry-widget', slug);
+    var host = document.createElement('outcry-widget');
     s.parentNode.insertBefore(host, s.nextSibling);
     var root = host.attachShadow({ mode: 'open' });
     root.innerHTML = HTML;
