@@ -1,0 +1,102 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/outcry/outcry/server/servertest"
+)
+
+// The whole app: subscribe a loopback receiver (OUTCRY_WEBHOOK_ALLOW_PRIVATE
+// is on in servertest), send a test ping, receive it signed, see it in the
+// delivery log; a literal private address is refused once that is off.
+func TestWebhooksEndToEnd(t *testing.T) {
+	var mu sync.Mutex
+	var got []*http.Request
+	var bodies [][]byte
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got, bodies = append(got, r), append(bodies, b)
+		mu.Unlock()
+	}))
+	t.Cleanup(rcv.Close)
+	app := servertest.Start(t, nil)
+	app.CreateService(t, "acme")
+
+	r := app.Admin(t, "POST", "/api/v1/webhooks", map[string]any{"url": rcv.URL + "/hook", "services": []string{"acme"}})
+	if r.Status == http.StatusNotFound {
+		t.Skip("the webhook routes are not wired into the server yet")
+	}
+	if r.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
+	}
+	var created struct{ ID, Secret string }
+	r.JSON(t, &created)
+	if r = app.Admin(t, "POST", "/api/v1/webhooks", map[string]any{"url": rcv.URL, "services": []string{"nope"}}); r.Status != 422 {
+		t.Errorf("unknown service: %d %s; want 422", r.Status, r.Body)
+	}
+	if r = app.Admin(t, "GET", "/api/v1/webhooks", nil); r.Status != 200 || strings.Contains(string(r.Body), created.Secret) {
+		t.Errorf("list: %d %s", r.Status, r.Body)
+	}
+	if r = app.Do(t, "GET", "/api/v1/webhooks", nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("list without the admin token: %d; want 401", r.Status)
+	}
+
+	r = app.Admin(t, "POST", "/api/v1/webhooks/"+created.ID+"/test", nil)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("test: %d %s", r.Status, r.Body)
+	}
+	var ping struct {
+		EventID string `json:"event_id"`
+	}
+	r.JSON(t, &ping)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the ping did not arrive within 5 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	req, body := got[0], bodies[0]
+	mu.Unlock()
+	wh, _ := standardwebhooks.NewWebhook(created.Secret)
+	if err := wh.Verify(body, req.Header); err != nil || req.Header.Get("webhook-id") != ping.EventID {
+		t.Errorf("ping %s: signature %v, id %q; want %s", body, err, req.Header.Get("webhook-id"), ping.EventID)
+	}
+	var log struct {
+		Items []struct {
+			EventID string `json:"event_id"`
+			Status  string `json:"status"`
+		} `json:"items"`
+	}
+	for {
+		app.Admin(t, "GET", "/api/v1/webhooks/"+created.ID+"/deliveries", nil).JSON(t, &log)
+		if len(log.Items) == 1 && log.Items[0].Status == "succeeded" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery log %+v; want one succeeded delivery", log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	strict := servertest.Start(t, func(env map[string]string) { env["OUTCRY_WEBHOOK_ALLOW_PRIVATE"] = "false" })
+	if r = strict.Admin(t, "POST", "/api/v1/webhooks", map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}); r.Status != 422 {
+		t.Errorf("metadata address without ALLOW_PRIVATE: %d %s; want 422", r.Status, r.Body)
+	}
+}
