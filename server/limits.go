@@ -46,11 +46,15 @@ func newLimits(ctx context.Context, cfg Config, now func() time.Time, log *slog.
 	}
 	// Short timeouts: a slow Redis must turn into the in-process fallback,
 	// not into slow reports.
-	opt.DialTimeout = 500 * time.Millisecond
+	// go-redis otherwise re-dials 5 times 100 ms apart before failing.
+	opt.MaxRetries = 1
+	opt.DialerRetries = 1
+	opt.DialTimeout = 250 * time.Millisecond
 	opt.ReadTimeout = 500 * time.Millisecond
 	opt.WriteTimeout = 500 * time.Millisecond
-	opt.PoolSize = 64
-	opt.MinIdleConns = 8
+	opt.PoolTimeout = 250 * time.Millisecond
+	opt.PoolSize = 32
+	opt.MinIdleConns = 4
 	rdb := redis.NewClient(opt)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		log.Warn("Redis is unreachable at start; using in-process limits until it answers", "err", err)

@@ -30,7 +30,15 @@ type Redis struct {
 	counterArg any
 
 	minuteKey atomic.Pointer[minuteKey] // the current minute's key, cached
+	batch     *batcher
 }
+
+// Group admission sizes: at most maxBatch admissions per script call, at
+// most maxFlushers calls in flight (one being answered while the next fills).
+const (
+	maxBatch    = 128
+	maxFlushers = 2
+)
 
 type minuteKey struct {
 	minute int64
@@ -70,6 +78,7 @@ func newRedis(rdb *redis.Client, cfg Config, deny *denyCache) *Redis {
 		dedupeArg:  cfg.Dedupe.Milliseconds(),
 		counterArg: cfg.CounterTTL.Milliseconds(),
 	}
+	r.batch = newBatcher(r.admitBatch, maxBatch, maxFlushers)
 	return r
 }
 
@@ -86,43 +95,61 @@ func (r *Redis) Admit(ctx context.Context, a models.Admission) (models.Decision,
 
 // admit is Admit without the argument check; every error is Redis's.
 func (r *Redis) admit(ctx context.Context, a models.Admission) (models.Decision, error) {
-	// Taken before the call, so a cached denial (start + RetryAfter) never
-	// outlasts the one Redis computed a little later.
-	start := r.now()
-	at := a.At
-	if at.IsZero() {
-		at = start
+	if a.At.IsZero() {
+		a.At = r.now()
 	}
-	sid := serviceField(a.ServiceID)
-	keys := []string{
-		r.reporterPrefix + a.Reporter,
-		r.networkPrefix + a.Network,
-		r.dedupePrefix + sid + ":" + a.Reporter,
-		r.counterKey(unixMinute(at)),
-	}
-	args := []any{
-		r.limitArgs[0], r.limitArgs[1], r.limitArgs[2],
-		r.limitArgs[3], r.limitArgs[4], r.limitArgs[5],
-		r.dedupeArg, r.counterArg, sid, a.Problem, a.Region,
+	return r.batch.do(ctx, a)
+}
+
+// admitBatch runs the admission script once for every call in calls.
+func (r *Redis) admitBatch(ctx context.Context, calls []*admitCall) {
+	keys := make([]string, 0, 4*len(calls))
+	args := make([]any, 0, 8+3*len(calls))
+	args = append(args, r.limitArgs[0], r.limitArgs[1], r.limitArgs[2],
+		r.limitArgs[3], r.limitArgs[4], r.limitArgs[5], r.dedupeArg, r.counterArg)
+	for _, c := range calls {
+		a := &c.a
+		sid := serviceField(a.ServiceID)
+		keys = append(keys,
+			r.reporterPrefix+a.Reporter,
+			r.networkPrefix+a.Network,
+			r.dedupePrefix+sid+":"+a.Reporter,
+			r.counterKey(unixMinute(a.At)),
+		)
+		args = append(args, sid, a.Problem, a.Region)
 	}
 	v, err := r.script.Run(ctx, r.rdb, keys, args...).Int64Slice()
+	if err == nil && len(v) != 8*len(calls) {
+		err = models.Errorf(models.CodeInternal, "admission script returned %d values for %d admissions", len(v), len(calls))
+	} else if err != nil {
+		err = models.Wrap(models.CodeUnavailable, err, "rate limiter unavailable")
+	}
 	if err != nil {
-		return models.Decision{}, models.Wrap(models.CodeUnavailable, err, "rate limiter unavailable")
+		for _, c := range calls {
+			c.err = err
+		}
+		return
 	}
-	if len(v) != 8 {
-		return models.Decision{}, models.Errorf(models.CodeInternal, "admission script returned %d values", len(v))
+	now := r.now()
+	for i, c := range calls {
+		c.d = r.decision(c.a, v[8*i:8*i+8], now)
 	}
+}
+
+// decision reads one admission's 8 script values and records denials in
+// the deny cache.
+func (r *Redis) decision(a models.Admission, v []int64, now time.Time) models.Decision {
 	allowed, counted := v[0] == 1, v[1] == 1
 	rs, ns := scriptLimit(v[2:5]), scriptLimit(v[5:8])
 	if !allowed {
 		if rs.denied {
-			r.deny.record(kindReporter, a.Reporter, start, rs)
+			r.deny.record(kindReporter, a.Reporter, now, rs)
 		}
 		if ns.denied {
-			r.deny.record(kindNetwork, a.Network, start, ns)
+			r.deny.record(kindNetwork, a.Network, now, ns)
 		}
 	}
-	return decide(allowed, counted, r.cfg.Reporter, r.cfg.Network, rs, ns), nil
+	return decide(allowed, counted, r.cfg.Reporter, r.cfg.Network, rs, ns)
 }
 
 // scriptLimit reads remaining, retry_after (µs) and reset_after (µs).

@@ -1,14 +1,18 @@
 package ratelimit
 
-// admitLua rate-limits, dedupes and counts one report in one call.
+// admitLua rate-limits, dedupes and counts a batch of reports in one call
+// (group admission: concurrent requests share one round trip, see batch.go).
 //
-// KEYS: 1 reporter GCRA key, 2 network GCRA key, 3 dedupe key, 4 minute hash.
-// ARGV: 1-3 reporter burst, rate, period (seconds); 4-6 the same for the
-// network; 7 dedupe window (ms); 8 counter TTL (ms); 9 service field;
-// 10 problem; 11 region.
+// For admission i (from 0), KEYS 4i+1..4i+4: reporter GCRA key, network GCRA
+// key, dedupe key, minute hash. ARGV 1-3 reporter burst, rate, period
+// (seconds); 4-6 the same for the network; 7 dedupe window (ms); 8 counter
+// TTL (ms); then for admission i, ARGV 9+3i..11+3i: service field, problem,
+// region.
 //
-// Returns {allowed, counted, then for the reporter and the network each:
-// remaining, retry_after (µs, -1 when not denied), reset_after (µs)}.
+// Returns, for each admission in order, 8 integers: allowed, counted, then
+// for the reporter and the network each: remaining, retry_after (µs, -1 when
+// not denied), reset_after (µs). Admissions are judged in order, so two in
+// one batch from the same reporter see each other as separate calls would.
 //
 // The GCRA is that of github.com/go-redis/redis_rate/v10 (lua.go, allowN with
 // cost 1, BSD-2-Clause), itself taken from:
@@ -83,29 +87,34 @@ local function us(s)
   return math.ceil(s * 1000000)
 end
 
-local r_ok, r_rem, r_retry, r_reset, r_tat = gcra(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
-local n_ok, n_rem, n_retry, n_reset, n_tat = gcra(KEYS[2], ARGV[4], ARGV[5], ARGV[6])
-
-if not (r_ok and n_ok) then
-  return {0, 0, r_rem, us(r_retry), us(r_reset), n_rem, us(n_retry), us(n_reset)}
-end
-
-store(KEYS[1], r_tat, r_reset)
-store(KEYS[2], n_tat, n_reset)
-
-local counted = 0
-if redis.call("SET", KEYS[3], "1", "NX", "PX", ARGV[7]) then
-  counted = 1
-  local sid = ARGV[9]
-  redis.call("HINCRBY", KEYS[4], sid, 1)
-  if ARGV[10] ~= "" then
-    redis.call("HINCRBY", KEYS[4], sid .. "|p|" .. ARGV[10], 1)
+local out = {}
+local n = #KEYS / 4
+for i = 0, n - 1 do
+  local k, a = 4 * i, 8 + 3 * i
+  local r_ok, r_rem, r_retry, r_reset, r_tat = gcra(KEYS[k + 1], ARGV[1], ARGV[2], ARGV[3])
+  local n_ok, n_rem, n_retry, n_reset, n_tat = gcra(KEYS[k + 2], ARGV[4], ARGV[5], ARGV[6])
+  local allowed, counted = 0, 0
+  if r_ok and n_ok then
+    allowed = 1
+    store(KEYS[k + 1], r_tat, r_reset)
+    store(KEYS[k + 2], n_tat, n_reset)
+    if redis.call("SET", KEYS[k + 3], "1", "NX", "PX", ARGV[7]) then
+      counted = 1
+      local sid = ARGV[a + 1]
+      redis.call("HINCRBY", KEYS[k + 4], sid, 1)
+      if ARGV[a + 2] ~= "" then
+        redis.call("HINCRBY", KEYS[k + 4], sid .. "|p|" .. ARGV[a + 2], 1)
+      end
+      if ARGV[a + 3] ~= "" then
+        redis.call("HINCRBY", KEYS[k + 4], sid .. "|r|" .. ARGV[a + 3], 1)
+      end
+      redis.call("PEXPIRE", KEYS[k + 4], ARGV[8])
+    end
   end
-  if ARGV[11] ~= "" then
-    redis.call("HINCRBY", KEYS[4], sid .. "|r|" .. ARGV[11], 1)
-  end
-  redis.call("PEXPIRE", KEYS[4], ARGV[8])
+  local base = 8 * i
+  out[base + 1], out[base + 2] = allowed, counted
+  out[base + 3], out[base + 4], out[base + 5] = r_rem, us(r_retry), us(r_reset)
+  out[base + 6], out[base + 7], out[base + 8] = n_rem, us(n_retry), us(n_reset)
 end
-
-return {1, counted, r_rem, us(r_retry), us(r_reset), n_rem, us(n_retry), us(n_reset)}
+return out
 `
