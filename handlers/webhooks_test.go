@@ -11,18 +11,17 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/webhook"
+	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
 
 var _ WebhookAdmin = (*webhook.Service)(nil)
@@ -75,22 +74,19 @@ func newWebhookEnv(t *testing.T, allowPrivate bool) *webhookEnv {
 	return &webhookEnv{engine: r, db: db}
 }
 
+// do sends an admin request; body is sent as JSON unless nil.
 func (e *webhookEnv) do(t *testing.T, method, path string, body any) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		rd = bytes.NewReader(j)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	if rd != nil {
+	req := httptest.NewRequest(method, path, nil)
+	if body != nil {
+		j, _ := json.Marshal(body)
+		if s, ok := body.(string); ok {
+			j = []byte(s)
+		}
+		req = httptest.NewRequest(method, path, bytes.NewReader(j))
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
 	w := httptest.NewRecorder()
 	e.engine.ServeHTTP(w, req)
 	return w.Code, w.Body.Bytes()
@@ -139,16 +135,7 @@ func TestWebhookBadInputStoresNothing(t *testing.T) {
 // The whole admin surface: create (secret shown once), list and get
 // (never a secret), patch, rotate, test ping, deliveries, redeliver, delete.
 func TestWebhookAdminAPI(t *testing.T) {
-	var mu sync.Mutex
-	var got []*http.Request
-	var bodies [][]byte
-	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		got, bodies = append(got, r), append(bodies, b)
-		mu.Unlock()
-	}))
-	t.Cleanup(rcv.Close)
+	rcv := webhooktest.NewReceiver(t)
 	e := newWebhookEnv(t, true)
 
 	status, body := e.do(t, "POST", "/api/v1/webhooks", map[string]any{
@@ -228,12 +215,9 @@ func TestWebhookAdminAPI(t *testing.T) {
 	if d.EventID != ping.EventID || d.Attempts != 1 || len(d.Log) != 1 || d.Log[0].StatusCode != 200 || d.NextAttemptAt != nil {
 		t.Errorf("delivery %s", body)
 	}
-	mu.Lock()
-	req, payload := got[0], bodies[0]
-	mu.Unlock()
+	req := rcv.Requests()[0]
 	for _, secret := range []string{rotated.Secret, created.Secret} {
-		wh, _ := standardwebhooks.NewWebhook(secret)
-		if err := wh.Verify(payload, req.Header); err != nil {
+		if err := webhooktest.Verify(secret, req); err != nil {
 			t.Errorf("ping signature with %s…: %v", secret[:10], err)
 		}
 	}

@@ -1,33 +1,20 @@
 package server_test
 
 import (
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
-
 	"github.com/outcry/outcry/server/servertest"
+	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
 
 // The whole app: subscribe a loopback receiver (OUTCRY_WEBHOOK_ALLOW_PRIVATE
 // is on in servertest), send a test ping, receive it signed, see it in the
 // delivery log; a literal private address is refused once that is off.
 func TestWebhooksEndToEnd(t *testing.T) {
-	var mu sync.Mutex
-	var got []*http.Request
-	var bodies [][]byte
-	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		got, bodies = append(got, r), append(bodies, b)
-		mu.Unlock()
-	}))
-	t.Cleanup(rcv.Close)
+	rcv := webhooktest.NewReceiver(t)
 	app := servertest.Start(t, nil)
 	app.CreateService(t, "acme")
 
@@ -58,26 +45,11 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		EventID string `json:"event_id"`
 	}
 	r.JSON(t, &ping)
+	got := rcv.Wait(t, 1, 5*time.Second)[0]
+	if err := webhooktest.Verify(created.Secret, got); err != nil || got.Header.Get("webhook-id") != ping.EventID {
+		t.Errorf("ping %s: signature %v, id %q; want %s", got.Body, err, got.Header.Get("webhook-id"), ping.EventID)
+	}
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the ping did not arrive within 5 s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	mu.Lock()
-	req, body := got[0], bodies[0]
-	mu.Unlock()
-	wh, _ := standardwebhooks.NewWebhook(created.Secret)
-	if err := wh.Verify(body, req.Header); err != nil || req.Header.Get("webhook-id") != ping.EventID {
-		t.Errorf("ping %s: signature %v, id %q; want %s", body, err, req.Header.Get("webhook-id"), ping.EventID)
-	}
 	var log struct {
 		Items []struct {
 			EventID string `json:"event_id"`

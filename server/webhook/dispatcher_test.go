@@ -8,15 +8,14 @@ import (
 	"testing"
 	"time"
 
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
-
 	"github.com/outcry/outcry/models"
+	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
 
 // (a) 500, 500, 200: one successful delivery, three attempts logged, every
 // request signed with the same webhook-id.
 func TestRetriesUntilSuccess(t *testing.T) {
-	rcv := newReceiver(t, 500, 500, 200)
+	rcv := webhooktest.NewReceiver(t, 500, 500, 200)
 	s := newService(t, openDB(t), nil)
 	hook := subscribe(t, s, models.Webhook{URL: rcv.URL + "/hook"})
 	run(t, s)
@@ -42,23 +41,19 @@ func TestRetriesUntilSuccess(t *testing.T) {
 			t.Errorf("attempt %d: next retry %v with outcome %s", i, a.NextRetryAt, a.Outcome)
 		}
 	}
-	wh, err := standardwebhooks.NewWebhook(hook.Secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := rcv.requests()
+	got := rcv.Requests()
 	if len(got) != 3 {
 		t.Fatalf("receiver got %d requests; want 3", len(got))
 	}
 	for _, r := range got {
-		if id := r.header.Get("webhook-id"); id != ev.ID {
+		if id := r.Header.Get("webhook-id"); id != ev.ID {
 			t.Errorf("webhook-id %q; want the event id %q on every attempt", id, ev.ID)
 		}
-		if err := wh.Verify(r.body, r.header); err != nil { // (f)
+		if err := webhooktest.Verify(hook.Secret, r); err != nil { // (f) with the Standard Webhooks library
 			t.Errorf("signature: %v", err)
 		}
-		if string(r.body) != string(ev.Payload) {
-			t.Errorf("body %s; want the event payload", r.body)
+		if string(r.Body) != string(ev.Payload) {
+			t.Errorf("body %s; want the event payload", r.Body)
 		}
 	}
 }
@@ -126,7 +121,7 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 		}
 	}))
 	t.Cleanup(hanging.Close)
-	prompt := newReceiver(t)
+	prompt := webhooktest.NewReceiver(t)
 	s := newService(t, openDB(t), func(o *Options) { o.Workers = 2 })
 	slowHook := subscribe(t, s, models.Webhook{URL: hanging.URL})
 	fastHook := subscribe(t, s, models.Webhook{URL: prompt.URL})
@@ -147,7 +142,7 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 		return true
 	})
 	t.Logf("prompt subscription served %d events in %s", len(evs), time.Since(start))
-	if n := len(prompt.requests()); n != len(evs) {
+	if n := len(prompt.Requests()); n != len(evs) {
 		t.Errorf("prompt receiver got %d requests; want %d", n, len(evs))
 	}
 	d, _ := delivery(t, s, evs[0].ID, slowHook.ID)
@@ -159,8 +154,8 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 // Other 4xx answers fail for good after one attempt; 3xx is a failure too
 // (never followed).
 func TestPermanentAndRedirectFailures(t *testing.T) {
-	gone := newReceiver(t, http.StatusGone)
-	target := newReceiver(t)
+	gone := webhooktest.NewReceiver(t, http.StatusGone)
+	target := webhooktest.NewReceiver(t)
 	redirect := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusFound))
 	t.Cleanup(redirect.Close)
 	s := newService(t, openDB(t), func(o *Options) { o.Backoff = func(int) time.Duration { return time.Hour } })
@@ -178,15 +173,15 @@ func TestPermanentAndRedirectFailures(t *testing.T) {
 		t.Errorf("410: %s %d; want failed", a.Status, a.LastStatusCode)
 	}
 	b, _ := delivery(t, s, ev.ID, h302.ID)
-	if b.Status != models.DeliveryPending || b.LastStatusCode != 302 || len(target.requests()) != 0 {
+	if b.Status != models.DeliveryPending || b.LastStatusCode != 302 || len(target.Requests()) != 0 {
 		t.Errorf("302: %s %d, redirect target hit %d times; want a scheduled retry and no redirect followed",
-			b.Status, b.LastStatusCode, len(target.requests()))
+			b.Status, b.LastStatusCode, len(target.Requests()))
 	}
 }
 
 // Three days of failures give up and disable the subscription, saying why.
 func TestDisabledAfterThreeDaysOfFailures(t *testing.T) {
-	rcv := newReceiver(t, http.StatusInternalServerError)
+	rcv := webhooktest.NewReceiver(t, http.StatusInternalServerError)
 	clk := &clock{t: time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)}
 	s := newService(t, openDB(t), func(o *Options) {
 		o.Now = clk.Now
@@ -222,12 +217,12 @@ func TestDisabledAfterThreeDaysOfFailures(t *testing.T) {
 
 // Redeliver sends the same event (same webhook-id) again as a new attempt.
 func TestRedeliver(t *testing.T) {
-	rcv := newReceiver(t)
+	rcv := webhooktest.NewReceiver(t)
 	s := newService(t, openDB(t), nil)
 	hook := subscribe(t, s, models.Webhook{URL: rcv.URL})
 	run(t, s)
 	ev := commit(t, s, models.EventIncidentOpened, "chatgpt")
-	eventually(t, 5*time.Second, "the first delivery", func() bool { return len(rcv.requests()) == 1 })
+	eventually(t, 5*time.Second, "the first delivery", func() bool { return len(rcv.Requests()) == 1 })
 	var d models.Delivery
 	eventually(t, 5*time.Second, "the recorded success", func() bool {
 		d, _ = delivery(t, s, ev.ID, hook.ID)
@@ -240,9 +235,9 @@ func TestRedeliver(t *testing.T) {
 		d, _ = delivery(t, s, ev.ID, hook.ID)
 		return d.Status == models.DeliverySucceeded && d.Attempts == 2
 	})
-	got := rcv.requests()
-	if len(got) != 2 || got[1].header.Get("webhook-id") != ev.ID {
-		t.Fatalf("got %d requests, second id %q; want 2 with id %s", len(got), got[len(got)-1].header.Get("webhook-id"), ev.ID)
+	got := rcv.Requests()
+	if len(got) != 2 || got[1].Header.Get("webhook-id") != ev.ID {
+		t.Fatalf("got %d requests, second id %q; want 2 with id %s", len(got), got[len(got)-1].Header.Get("webhook-id"), ev.ID)
 	}
 	if _, err := s.Redeliver(context.Background(), "dlv_nope"); models.ErrorCode(err) != models.CodeNotFound {
 		t.Errorf("redeliver unknown: %v; want not_found", err)
@@ -253,7 +248,7 @@ func TestRedeliver(t *testing.T) {
 // again never duplicates a delivery; two dispatchers on one database never
 // send an event twice.
 func TestFanOutFiltersAndNeverDuplicates(t *testing.T) {
-	rcv := newReceiver(t)
+	rcv := webhooktest.NewReceiver(t)
 	db := openDB(t)
 	a, b := newService(t, db, nil), newService(t, db, nil)
 	all := subscribe(t, a, models.Webhook{URL: rcv.URL + "/all"})
@@ -264,7 +259,7 @@ func TestFanOutFiltersAndNeverDuplicates(t *testing.T) {
 	opened := commit(t, a, models.EventIncidentOpened, "chatgpt")
 	resolved := commit(t, b, models.EventIncidentResolved, "sora")
 	b.Notify()
-	eventually(t, 5*time.Second, "four deliveries", func() bool { return len(rcv.requests()) >= 4 })
+	eventually(t, 5*time.Second, "four deliveries", func() bool { return len(rcv.Requests()) >= 4 })
 	if err := a.db.Model(&models.Event{}).Where("1 = 1").Update("fanned_out", false).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -272,8 +267,8 @@ func TestFanOutFiltersAndNeverDuplicates(t *testing.T) {
 	b.Notify()
 	time.Sleep(100 * time.Millisecond) // give a wrong second fan-out or double send the chance to show
 	perEvent := map[string]int{}
-	for _, r := range rcv.requests() {
-		perEvent[r.header.Get("webhook-id")]++
+	for _, r := range rcv.Requests() {
+		perEvent[r.Header.Get("webhook-id")]++
 	}
 	if perEvent[opened.ID] != 1 || perEvent[resolved.ID] != 3 {
 		t.Errorf("requests per event %v; want %s×1 and %s×3", perEvent, opened.ID, resolved.ID)
@@ -283,8 +278,8 @@ func TestFanOutFiltersAndNeverDuplicates(t *testing.T) {
 	if n != 4 {
 		t.Errorf("%d delivery rows; want 4 (all×2, sora×1, resolved×1)", n)
 	}
-	if len(rcv.requests()) != 4 {
-		t.Errorf("receiver got %d requests; want 4", len(rcv.requests()))
+	if len(rcv.Requests()) != 4 {
+		t.Errorf("receiver got %d requests; want 4", len(rcv.Requests()))
 	}
 	for _, h := range []struct {
 		w  models.Webhook

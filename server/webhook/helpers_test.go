@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -135,45 +133,6 @@ func delivery(tb testing.TB, s *Service, eventID, webhookID string) (models.Deli
 	err := s.db.Preload("Log", func(db *gorm.DB) *gorm.DB { return db.Order("n") }).
 		Where("event_id = ? AND webhook_id = ?", eventID, webhookID).Take(&d).Error
 	return d, err == nil
-}
-
-// received is one request a receiver got.
-type received struct {
-	at     time.Time
-	header http.Header
-	body   []byte
-}
-
-// receiver is a real HTTP endpoint on loopback answering with the status
-// codes in answers, in turn (the last one repeats).
-type receiver struct {
-	*httptest.Server
-	mu      sync.Mutex
-	got     []received
-	answers []int
-}
-
-func newReceiver(tb testing.TB, answers ...int) *receiver {
-	r := &receiver{answers: answers}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		r.got = append(r.got, received{at: time.Now(), header: req.Header.Clone(), body: body})
-		code := http.StatusOK
-		if len(r.answers) > 0 {
-			code = r.answers[min(len(r.got), len(r.answers))-1]
-		}
-		r.mu.Unlock()
-		w.WriteHeader(code)
-	}))
-	tb.Cleanup(r.Close)
-	return r
-}
-
-func (r *receiver) requests() []received {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]received(nil), r.got...)
 }
 
 // clock is a settable clock.

@@ -10,6 +10,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/outcry/outcry/models"
+	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
 
 // The example published with the Standard Webhooks specification.
@@ -31,7 +32,7 @@ func TestSignSpecVector(t *testing.T) {
 // (g) After a rotation deliveries carry two signatures, each verifiable
 // with its own secret, for 24 hours; then only the new one.
 func TestRotationSignsWithBothSecretsFor24Hours(t *testing.T) {
-	rcv := newReceiver(t)
+	rcv := webhooktest.NewReceiver(t)
 	clk := &clock{t: time.Now().UTC()}
 	s := newService(t, openDB(t), func(o *Options) { o.Now = clk.Now })
 	hook := subscribe(t, s, models.Webhook{URL: rcv.URL})
@@ -45,17 +46,17 @@ func TestRotationSignsWithBothSecretsFor24Hours(t *testing.T) {
 	}
 	run(t, s)
 
-	verify := func(r received, secret string) error {
+	verify := func(r webhooktest.Request, secret string) error {
 		wh, err := standardwebhooks.NewWebhook(secret)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return wh.VerifyIgnoringTimestamp(r.body, r.header) // the clock is moved below
+		return wh.VerifyIgnoringTimestamp(r.Body, r.Header) // the clock is moved below
 	}
 	commit(t, s, models.EventIncidentOpened, "chatgpt")
-	eventually(t, 5*time.Second, "the first delivery", func() bool { return len(rcv.requests()) == 1 })
-	first := rcv.requests()[0]
-	if n := len(strings.Fields(first.header.Get("webhook-signature"))); n != 2 {
+	eventually(t, 5*time.Second, "the first delivery", func() bool { return len(rcv.Requests()) == 1 })
+	first := rcv.Requests()[0]
+	if n := len(strings.Fields(first.Header.Get("webhook-signature"))); n != 2 {
 		t.Fatalf("%d signatures during the rotation; want 2", n)
 	}
 	if verify(first, rotated.Secret) != nil || verify(first, oldSecret) != nil {
@@ -64,9 +65,9 @@ func TestRotationSignsWithBothSecretsFor24Hours(t *testing.T) {
 
 	clk.Advance(models.RotationOverlap + time.Minute)
 	commit(t, s, models.EventIncidentResolved, "chatgpt")
-	eventually(t, 5*time.Second, "the second delivery", func() bool { return len(rcv.requests()) == 2 })
-	second := rcv.requests()[1]
-	if n := len(strings.Fields(second.header.Get("webhook-signature"))); n != 1 {
+	eventually(t, 5*time.Second, "the second delivery", func() bool { return len(rcv.Requests()) == 2 })
+	second := rcv.Requests()[1]
+	if n := len(strings.Fields(second.Header.Get("webhook-signature"))); n != 1 {
 		t.Errorf("%d signatures after the overlap; want 1", n)
 	}
 	if verify(second, rotated.Secret) != nil || verify(second, oldSecret) == nil {

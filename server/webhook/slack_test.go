@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
-
 	"github.com/outcry/outcry/models"
+	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
 
 func TestSlackBody(t *testing.T) {
@@ -52,30 +51,29 @@ func TestSlackBody(t *testing.T) {
 // A "slack" subscription gets the Slack body, signed like any other, and
 // the test endpoint's ping reaches only the subscription it was sent for.
 func TestSlackSubscriptionAndPing(t *testing.T) {
-	slack, plain := newReceiver(t), newReceiver(t)
+	slack, plain := webhooktest.NewReceiver(t), webhooktest.NewReceiver(t)
 	s := newService(t, openDB(t), nil)
 	sh := subscribe(t, s, models.Webhook{URL: slack.URL, Format: "slack"})
 	subscribe(t, s, models.Webhook{URL: plain.URL})
 	run(t, s)
 	commit(t, s, models.EventIncidentOpened, "chatgpt")
-	eventually(t, 5*time.Second, "both deliveries", func() bool { return len(slack.requests()) == 1 && len(plain.requests()) == 1 })
-	got := slack.requests()[0]
-	if !strings.HasPrefix(string(got.body), `{"text":`) {
-		t.Errorf("slack body %s", got.body)
+	eventually(t, 5*time.Second, "both deliveries", func() bool { return len(slack.Requests()) == 1 && len(plain.Requests()) == 1 })
+	got := slack.Requests()[0]
+	if !strings.HasPrefix(string(got.Body), `{"text":`) {
+		t.Errorf("slack body %s", got.Body)
 	}
-	wh, _ := standardwebhooks.NewWebhook(sh.Secret)
-	if err := wh.Verify(got.body, got.header); err != nil {
+	if err := webhooktest.Verify(sh.Secret, got); err != nil {
 		t.Errorf("slack delivery signature: %v", err)
 	}
 	ping, err := s.SendTest(t.Context(), sh.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the ping", func() bool { return len(slack.requests()) == 2 })
-	if id := slack.requests()[1].header.Get("webhook-id"); id != ping.ID {
+	eventually(t, 5*time.Second, "the ping", func() bool { return len(slack.Requests()) == 2 })
+	if id := slack.Requests()[1].Header.Get("webhook-id"); id != ping.ID {
 		t.Errorf("ping id %q; want %q", id, ping.ID)
 	}
-	if len(plain.requests()) != 1 {
+	if len(plain.Requests()) != 1 {
 		t.Errorf("the other subscription got the ping")
 	}
 }

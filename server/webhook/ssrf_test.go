@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/outcry/outcry/models"
+	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
 
 // (d) Literal non-public addresses are refused when subscribing.
@@ -39,7 +40,7 @@ func TestCreateRefusesNonPublicAddresses(t *testing.T) {
 // and names that resolve to them; the attempt fails for good, logged as
 // "refused", and nothing reaches the listener.
 func TestDialerRefusesNonPublicAddresses(t *testing.T) {
-	rcv := newReceiver(t) // on 127.0.0.1: must never be reached
+	rcv := webhooktest.NewReceiver(t) // on 127.0.0.1: must never be reached
 	port := rcv.URL[strings.LastIndex(rcv.URL, ":"):]
 	db := openDB(t)
 	s := newService(t, db, func(o *Options) { o.AllowPrivate = false })
@@ -66,7 +67,7 @@ func TestDialerRefusesNonPublicAddresses(t *testing.T) {
 			t.Errorf("%s: error %q, %d attempts; want one attempt refused", h.URL, d.LastError, len(d.Log))
 		}
 	}
-	if n := len(rcv.requests()); n != 0 {
+	if n := len(rcv.Requests()); n != 0 {
 		t.Errorf("the loopback listener got %d requests", n)
 	}
 }

@@ -50,5 +50,9 @@ func main() {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
-	log.Fatal(http.ListenAndServe(":9000", nil))
+	addr := os.Getenv("ADDR")
+	if addr == "" {
+		addr = ":9000"
+	}
+	log.Fatal(http.ListenAndServe(addr, nil))
 }
