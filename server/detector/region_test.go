@@ -1,0 +1,105 @@
+package detector
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+// regionSim feeds one global model and one model per region from per-region
+// rates, evaluating with Regionalise after every minute.
+func regionSim(t *testing.T, spike func(region string, t time.Time) float64) (global, regional map[string]int) {
+	t.Helper()
+	p := DefaultParams()
+	shares := map[string]float64{"US": 0.5, "DE": 0.3, "JP": 0.2}
+	codes := []string{"US", "DE", "JP"}
+	r := rand.New(rand.NewPCG(11, 12))
+	gm := NewModel(p)
+	gtr := NewTracker(1, models.ScopeGlobal)
+	rm, rtr := map[string]*Model{}, map[string]*Tracker{}
+	for _, c := range codes {
+		rm[c], rtr[c] = NewModel(p), NewTracker(1, c)
+	}
+	global, regional = map[string]int{}, map[string]int{}
+	now := t0
+	feed := func(width time.Duration, live bool) {
+		mid := now.Add(width / 2)
+		total := 0.0
+		for _, c := range codes {
+			x := poisson(r, width.Minutes()*spike(c, mid)*shares[c]*20*daily(mid, 10, 0))
+			total += x
+			rm[c].Hold(rtr[c].Open())
+			rm[c].Observe(now, width, x)
+		}
+		gm.Hold(gtr.Open())
+		gm.Observe(now, width, total)
+		now = now.Add(width)
+		if !live {
+			return
+		}
+		g := gm.Decide(now, 0)
+		regs := make([]Decision, 0, len(codes))
+		for _, c := range codes {
+			d := rm[c].Decide(now, 0)
+			d.Scope = c
+			regs = append(regs, d)
+		}
+		g, regs = Regionalise(g, regs, p)
+		if gtr.Step(g, p) == EventOpened {
+			global[models.ScopeGlobal]++
+		}
+		for i, c := range codes {
+			if rtr[c].Step(regs[i], p) == EventOpened {
+				regional[c]++
+			}
+		}
+	}
+	for now.Before(t0.Add(14 * 24 * time.Hour)) {
+		feed(15*time.Minute, false)
+	}
+	for now.Before(t0.Add(15 * 24 * time.Hour)) {
+		feed(time.Minute, true)
+	}
+	return global, regional
+}
+
+func TestRegionalSpike(t *testing.T) {
+	start := t0.Add(14*24*time.Hour + 14*time.Hour)
+	in := func(t time.Time) bool { return !t.Before(start) && t.Before(start.Add(time.Hour)) }
+
+	g, r := regionSim(t, func(region string, t time.Time) float64 {
+		if region == "DE" && in(t) {
+			return 6
+		}
+		return 1
+	})
+	if g[models.ScopeGlobal] != 0 || r["DE"] != 1 || r["US"]+r["JP"] != 0 {
+		t.Errorf("spike in DE only: global %v, regional %v; want one DE incident", g, r)
+	}
+
+	g, r = regionSim(t, func(region string, t time.Time) float64 {
+		if in(t) {
+			return 6
+		}
+		return 1
+	})
+	if g[models.ScopeGlobal] != 1 || len(r) != 0 {
+		t.Errorf("spike everywhere: global %v, regional %v; want one global incident", g, r)
+	}
+}
+
+// TestDaylightSavingShift: the whole daily cycle moves an hour earlier
+// (and, in a second run, later); no incident may open.
+func TestDaylightSavingShift(t *testing.T) {
+	for _, shift := range []time.Duration{time.Hour, -time.Hour} {
+		p := DefaultParams()
+		s := newSim(p, 9)
+		s.seed(14*24*time.Hour, usual(30))
+		s.run(3*24*time.Hour, 1, func(t time.Time) float64 { return 30 * daily(t, 10, shift) })
+		if n := s.count(EventOpened); n != 0 {
+			t.Errorf("shift %s: %d incidents opened: %+v", shift, n, s.events)
+		}
+	}
+}
