@@ -51,7 +51,8 @@ type Model struct {
 
 	// level: recent actual / recent profile expectation (ratio of decayed sums).
 	levNum, levDen float64
-	hold           bool // an incident is open: learn upwards only very slowly
+	lev            float64 // the level in use (0 = not learned yet, i.e. 1)
+	hold           bool    // an incident is open: learn upwards only very slowly
 
 	// overdispersion: decayed sums of excess variance and squared means at
 	// bucket scale (b) and at 15-minute scale (q).
@@ -91,7 +92,10 @@ func (m *Model) Ready(t time.Time) bool {
 // Level is the current level factor: recent reports relative to the
 // time-of-week profile (1 = as usual).
 func (m *Model) Level() float64 {
-	return (m.levNum + m.p.LevelPrior) / (m.levDen + m.p.LevelPrior)
+	if m.lev == 0 {
+		return 1
+	}
+	return m.lev
 }
 
 // weeks is the number of whole weeks of history at unix time u.
@@ -201,6 +205,11 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 		dl := math.Exp(-float64(secs) / m.p.LevelTau.Seconds())
 		m.levNum = dl*m.levNum + xc
 		m.levDen = dl*m.levDen + shape
+		// The level follows the ratio of the decayed sums, but no faster
+		// than LevelSlew: a sudden rise is what we look for, not a new level.
+		target := (m.levNum + m.p.LevelPrior) / (m.levDen + m.p.LevelPrior)
+		step := math.Exp(m.p.LevelSlew * float64(secs) / 3600)
+		m.lev = math.Min(math.Max(target, lev/step), lev*step)
 	}
 	m.learnProfile(u, secs, xc, mu)
 }

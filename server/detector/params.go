@@ -45,6 +45,7 @@ type Params struct {
 	// Learning.
 	LevelTau        time.Duration // time constant of the level (recent / profile)
 	LevelPrior      float64       // pseudo-reports pulling a thin level towards 1
+	LevelSlew       float64       // the level moves at most by a factor e^LevelSlew per hour
 	Winsor          float64       // learning clips a bucket to expected*(1+Winsor) + 2 sd + 1
 	HoldWinsor      float64       // the same clip while an incident is open
 	WeekAlpha       float64       // weight of a new week in a time-of-week slot (floor)
@@ -85,6 +86,7 @@ func DefaultParams() Params {
 
 		LevelTau:        4 * time.Hour,
 		LevelPrior:      3,
+		LevelSlew:       0.5,
 		Winsor:          0.3,
 		HoldWinsor:      0.1,
 		WeekAlpha:       0.25,
