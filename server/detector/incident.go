@@ -17,6 +17,7 @@ const (
 	EventResolved               // back to normal: update, notify
 )
 
+// String names the event (for logs).
 func (e Event) String() string {
 	switch e {
 	case EventOpened:
