@@ -54,9 +54,36 @@ type Incident struct {
 	Rule         string        `gorm:"size:200;not null"`
 	TopProblems  []Share       `gorm:"serializer:json"`
 	TopRegions   []Share       `gorm:"serializer:json"`
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// What subscribers were last told: incident.updated is sent only when
+	// the incident escalates or its peak grows materially, not every tick.
+	NotifiedLevel Level     `gorm:"size:8;not null;default:''"`
+	NotifiedPeak  float64   `gorm:"not null;default:0"`
+	NotifiedAt    time.Time `gorm:"not null"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Open reports whether the incident has not been resolved.
 func (i *Incident) Open() bool { return i.ResolvedAt == nil }
+
+// DetectorState is the detector's small per-series state (opaque JSON of
+// the incident state machine), saved with every incident change so a
+// restart neither re-opens nor forgets.
+type DetectorState struct {
+	ServiceID uint   `gorm:"primaryKey;autoIncrement:false"`
+	Scope     string `gorm:"primaryKey;size:8"`
+	State     []byte `gorm:"not null"`
+	UpdatedAt time.Time
+}
+
+// IncidentChange is one incident transition to persist atomically: the
+// incident (inserted when its ID is 0), the detector state behind it, and
+// the webhook event announcing it (EventType "" for a quiet update).
+type IncidentChange struct {
+	Service   Service
+	Incident  *Incident
+	State     DetectorState
+	EventType string
+	PublicURL string
+	At        time.Time
+}

@@ -95,6 +95,18 @@ func Load(getenv func(string) string) (Config, error) {
 		LogFormat:       get("OUTCRY_LOG_FORMAT", "json"),
 		ShutdownTimeout: dur("OUTCRY_SHUTDOWN_TIMEOUT", "20s"),
 	}
+	if c.PublicURL == "" {
+		// Links in alerts and embeds point here until OUTCRY_PUBLIC_URL says
+		// where people really reach us.
+		host, port, _ := strings.Cut(c.Addr, ":")
+		if host == "" || host == "0.0.0.0" || host == "[::]" {
+			host = "localhost"
+		}
+		c.PublicURL = "http://" + host
+		if port != "" && port != "80" {
+			c.PublicURL += ":" + port
+		}
+	}
 	if c.RollupRetention < 183*24*time.Hour {
 		errs = append(errs, fmt.Errorf("OUTCRY_ROLLUP_RETENTION: keep 15-minute counts at least 183d (six months); baselines learn from them"))
 	}

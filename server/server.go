@@ -110,7 +110,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 
 	a.snap = detector.NewSnapshot()
 	a.runner = detector.NewRunner(detector.RunnerDeps{
-		Catalog: a.cat, Counters: a.limits, History: a.store, Snapshot: a.snap, Now: a.now, Log: a.log,
+		Catalog: a.cat, Counters: a.limits, History: a.store, Incidents: a.store, Snapshot: a.snap,
+		Now: a.now, Log: a.log, PublicURL: cfg.PublicURL,
 		Interval: opts.RunnerInterval,
 	})
 	if err := a.runner.Tick(ctx); err != nil {

@@ -2,11 +2,7 @@ package detector
 
 import (
 	"context"
-	"hash/fnv"
 	"log/slog"
-	"math"
-	"sort"
-	"strconv"
 	"time"
 
 	"github.com/outcry/outcry/models"
@@ -22,31 +18,48 @@ type HistoryReader interface {
 	History(ctx context.Context, since time.Time, byRegion bool) ([]models.BucketTotal, error)
 }
 
+// IncidentStore persists incident transitions and restores them.
+type IncidentStore interface {
+	ApplyIncident(ctx context.Context, ch models.IncidentChange) error
+	OpenIncidents(ctx context.Context) ([]models.Incident, error)
+	DetectorStates(ctx context.Context) ([]models.DetectorState, error)
+}
+
 // RunnerDeps are the runner's collaborators, injected by server.
 type RunnerDeps struct {
-	Catalog  Catalog
-	Counters models.CounterReader
-	History  HistoryReader
-	Snapshot *Snapshot
-	Now      func() time.Time
-	Log      *slog.Logger
-	Interval time.Duration // between ticks (default 15 s)
+	Catalog   Catalog
+	Counters  models.CounterReader
+	History   HistoryReader
+	Incidents IncidentStore
+	Snapshot  *Snapshot
+	Params    Params // zero: DefaultParams()
+	Now       func() time.Time
+	Log       *slog.Logger
+	Interval  time.Duration // between ticks (default 15 s)
+	PublicURL string        // for status links in webhook payloads
+	Notify    func()        // called after an announced change is committed
 }
 
-// Runner evaluates every service on sliding windows at each tick and
-// publishes the status snapshot.
+// Runner evaluates every service (and its busiest regions) on sliding
+// windows at each tick, steps the incident state machines, persists their
+// transitions, and publishes the status snapshot.
 type Runner struct {
 	RunnerDeps
-	hist       map[uint]map[int64]int // service → bucket start → counted reports (completed buckets, from rollups)
-	histLoaded time.Time              // the bucket boundary the history was last loaded after
+	started  bool
+	tracked  map[uint]*tracked
+	minutes  map[int64]models.MinuteCounts // recent per-minute counters, by minute
+	chart    map[uint]map[int64]int        // completed buckets of the last day, from rollups
+	chartAt  time.Time                     // the bucket boundary chart was loaded after
+	restored map[stateKey]restoredState
 }
 
-// recentSpan is how far back each tick reads the per-minute counters; older
-// buckets come from the rollups.
-const recentSpan = 45 * time.Minute
-
-// chartSpan is how much history the chart shows.
-const chartSpan = 24 * time.Hour
+// Spans the runner works with.
+const (
+	recentSpan = 45 * time.Minute    // per-minute counters kept in memory
+	chartSpan  = 24 * time.Hour      // what the chart shows
+	seedSpan   = 21 * 24 * time.Hour // history a model learns from at start
+	grace      = 2 * time.Second     // a minute is complete this long after it ends
+)
 
 // NewRunner builds a runner.
 func NewRunner(d RunnerDeps) *Runner {
@@ -59,7 +72,13 @@ func NewRunner(d RunnerDeps) *Runner {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Runner{RunnerDeps: d}
+	if d.Params.Windows == nil {
+		d.Params = DefaultParams()
+	}
+	if d.Notify == nil {
+		d.Notify = func() {}
+	}
+	return &Runner{RunnerDeps: d, tracked: map[uint]*tracked{}, minutes: map[int64]models.MinuteCounts{}}
 }
 
 // Run ticks until ctx ends. The first tick runs at once.
@@ -81,129 +100,99 @@ func (r *Runner) Run(ctx context.Context) {
 // Tick evaluates every service once at r.Now() and publishes the snapshot.
 func (r *Runner) Tick(ctx context.Context) error {
 	now := r.Now().UTC()
-	if err := r.loadHistory(ctx, now); err != nil {
+	if !r.started {
+		if err := r.restore(ctx); err != nil {
+			return err
+		}
+	}
+	if err := r.loadChart(ctx, now); err != nil {
 		return err
 	}
+	if err := r.readMinutes(ctx, now); err != nil {
+		return err
+	}
+	services := r.Catalog.Services()
+	if err := r.seed(ctx, services, now); err != nil {
+		return err
+	}
+	r.started = true
+	live := make(map[uint]bool, len(services))
+	list := make([]models.ServiceStatus, 0, len(services))
+	announced := false
+	for _, svc := range services {
+		live[svc.ID] = true
+		tr := r.tracked[svc.ID]
+		tr.svc = svc
+		if r.evaluate(ctx, tr, now) {
+			announced = true
+		}
+		list = append(list, r.status(tr, now))
+	}
+	for id := range r.tracked {
+		if !live[id] {
+			delete(r.tracked, id)
+		}
+	}
+	r.Snapshot.Publish(list)
+	if announced {
+		r.Notify()
+	}
+	return nil
+}
+
+// readMinutes refreshes the per-minute counters: all of recentSpan on the
+// first tick, then the last few minutes (counters of a finished minute do
+// not change, but a tick can be late).
+func (r *Runner) readMinutes(ctx context.Context, now time.Time) error {
 	minute := now.Truncate(time.Minute)
-	from := minute.Add(-recentSpan)
+	from := minute.Add(-3 * time.Minute)
+	if len(r.minutes) == 0 {
+		from = minute.Add(-recentSpan)
+	}
 	mins, err := r.Counters.Minutes(ctx, from, minute.Add(time.Minute))
 	if err != nil {
 		return err
 	}
-	services := r.Catalog.Services()
-	recent := make(map[uint][]minuteCount, len(services))
+	for m := from.Unix(); m <= minute.Unix(); m += 60 {
+		delete(r.minutes, m)
+	}
 	for _, m := range mins {
-		for id, c := range m.Services {
-			recent[id] = append(recent[id], minuteCount{minute: m.Minute, counts: c})
+		r.minutes[m.Minute] = m
+	}
+	cut := minute.Add(-recentSpan).Unix()
+	for m := range r.minutes {
+		if m < cut {
+			delete(r.minutes, m)
 		}
 	}
-	list := make([]models.ServiceStatus, 0, len(services))
-	for _, svc := range services {
-		list = append(list, r.status(svc, recent[svc.ID], now))
-	}
-	r.Snapshot.Publish(list)
 	return nil
 }
 
-type minuteCount struct {
-	minute int64
-	counts models.Counts
+// counts is one service's counts in one minute (zero when nobody reported).
+func (r *Runner) counts(id uint, minute int64) models.Counts {
+	return r.minutes[minute].Services[id]
 }
 
-// loadHistory reloads completed buckets from the rollups two minutes after
-// each bucket boundary (the rollup job runs every minute), and at start.
-func (r *Runner) loadHistory(ctx context.Context, now time.Time) error {
+// loadChart reloads completed chart buckets from the rollups two minutes
+// after each bucket boundary (the rollup job runs every minute), and at start.
+func (r *Runner) loadChart(ctx context.Context, now time.Time) error {
 	boundary := models.BucketOf(now.Add(-2 * time.Minute))
-	if r.hist != nil && !boundary.After(r.histLoaded) {
+	if r.chart != nil && !boundary.After(r.chartAt) {
 		return nil
 	}
 	rows, err := r.History.History(ctx, now.Add(-chartSpan-models.BucketSize), false)
 	if err != nil {
 		return err
 	}
-	hist := make(map[uint]map[int64]int)
+	chart := make(map[uint]map[int64]int)
 	for _, row := range rows {
-		m := hist[row.ServiceID]
+		m := chart[row.ServiceID]
 		if m == nil {
 			m = make(map[int64]int)
-			hist[row.ServiceID] = m
+			chart[row.ServiceID] = m
 		}
 		m[row.Bucket] += row.Count
 	}
-	r.hist, r.histLoaded = hist, boundary
+	r.chart, r.chartAt = chart, boundary
 	return nil
-}
-
-// status builds one service's status from its recent minutes and history.
-func (r *Runner) status(svc models.Service, recent []minuteCount, now time.Time) models.ServiceStatus {
-	st := models.ServiceStatus{Service: svc, Level: models.LevelOK, UpdatedAt: now}
-	cut15 := now.Add(-15 * time.Minute).Unix()
-	var last15 models.Counts
-	live := make(map[int64]int)
-	for _, m := range recent {
-		if m.minute >= cut15 {
-			last15.Add(m.counts)
-		}
-		live[m.minute/bucketSecs*bucketSecs] += m.counts.Total
-	}
-	st.Reports15m = last15.Total
-	st.TopProblems = shares(last15.Problems, last15.Total, 5)
-	st.TopRegions = shares(last15.Regions, last15.Total, 5)
-
-	end := models.BucketOf(now)
-	start := end.Add(-chartSpan + models.BucketSize)
-	hist := r.hist[svc.ID]
-	st.Series = make([]models.Bucket, 0, int(chartSpan/models.BucketSize))
-	for b := start; !b.After(end); b = b.Add(models.BucketSize) {
-		n := hist[b.Unix()]
-		// Counters are fresher, the rollups survive restarts of an
-		// in-process counter: the larger is the better estimate.
-		if c := live[b.Unix()]; c > n {
-			n = c
-		}
-		st.Series = append(st.Series, models.Bucket{Start: b, Count: n})
-	}
-	st.Version = version(&st)
-	return st
-}
-
-const bucketSecs = int64(models.BucketSize / time.Second)
-
-// shares turns counts into the top n shares with percentages.
-func shares(m map[string]int, total, n int) []models.Share {
-	if total <= 0 || len(m) == 0 {
-		return []models.Share{}
-	}
-	out := make([]models.Share, 0, len(m))
-	for k, v := range m {
-		out = append(out, models.Share{Key: k, Count: v, Percent: math.Round(1000*float64(v)/float64(total)) / 10})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Count != out[j].Count {
-			return out[i].Count > out[j].Count
-		}
-		return out[i].Key < out[j].Key
-	})
-	if len(out) > n {
-		out = out[:n]
-	}
-	return out
-}
-
-// version fingerprints what a reader shows, for ETags.
-func version(st *models.ServiceStatus) uint64 {
-	h := fnv.New64a()
-	w := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
-	w(st.Service.Slug)
-	w(st.Service.Name)
-	w(string(st.Level))
-	w(strconv.Itoa(st.Reports15m))
-	if st.Incident != nil {
-		w(strconv.FormatUint(st.Incident.ID, 10))
-		w(string(st.Incident.Level))
-	}
-	for _, b := range st.Series {
-		w(strconv.Itoa(b.Count))
-	}
-	return h.Sum64()
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 
+	"gorm.io/gorm/clause"
+
 	"github.com/outcry/outcry/models"
 )
 
@@ -12,4 +14,49 @@ func (s *Store) Incidents(ctx context.Context, serviceID uint, limit int) ([]mod
 	err := s.r.WithContext(ctx).Where("service_id = ?", serviceID).
 		Order("started_at DESC, id DESC").Limit(limit).Find(&out).Error
 	return out, translate(err, "incidents")
+}
+
+// OpenIncidents lists every incident not yet resolved.
+func (s *Store) OpenIncidents(ctx context.Context) ([]models.Incident, error) {
+	var out []models.Incident
+	err := s.r.WithContext(ctx).Where("resolved_at IS NULL").Order("id").Find(&out).Error
+	return out, translate(err, "incidents")
+}
+
+// DetectorStates lists the saved detector states.
+func (s *Store) DetectorStates(ctx context.Context) ([]models.DetectorState, error) {
+	var out []models.DetectorState
+	err := s.r.WithContext(ctx).Find(&out).Error
+	return out, translate(err, "detector states")
+}
+
+// ApplyIncident persists one incident transition in a single transaction:
+// the incident (insert or update), the detector state, and — when the
+// change is announced — the webhook outbox event. A crash therefore can
+// neither lose an announced change nor announce one that was not stored.
+func (s *Store) ApplyIncident(ctx context.Context, ch models.IncidentChange) error {
+	err := s.w.WithContext(ctx).Transaction(func(tx *gormDB) error {
+		if ch.EventType != "" {
+			ch.Incident.NotifiedLevel, ch.Incident.NotifiedPeak, ch.Incident.NotifiedAt = ch.Incident.Level, ch.Incident.Peak, ch.At
+		}
+		if ch.Incident.NotifiedAt.IsZero() {
+			ch.Incident.NotifiedAt = ch.Incident.StartedAt
+		}
+		if err := tx.Save(ch.Incident).Error; err != nil {
+			return err
+		}
+		err := tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "service_id"}, {Name: "scope"}},
+			DoUpdates: clause.AssignmentColumns([]string{"state", "updated_at"}),
+		}).Create(&ch.State).Error
+		if err != nil || ch.EventType == "" {
+			return err
+		}
+		ev, err := models.NewIncidentEvent(ch.EventType, ch.Service, *ch.Incident, ch.PublicURL, ch.At)
+		if err != nil {
+			return err
+		}
+		return tx.Create(&ev).Error
+	})
+	return translate(err, "incident")
 }

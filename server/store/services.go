@@ -40,7 +40,7 @@ func (s *Store) DeleteService(ctx context.Context, slug string) error {
 		return translate(err, "service "+slug)
 	}
 	err := s.w.WithContext(ctx).Transaction(func(tx *gormDB) error {
-		for _, m := range []any{&models.Report{}, &models.Rollup{}, &models.Incident{}} {
+		for _, m := range []any{&models.Report{}, &models.Rollup{}, &models.Incident{}, &models.DetectorState{}} {
 			if err := tx.Where("service_id = ?", svc.ID).Delete(m).Error; err != nil {
 				return err
 			}

@@ -94,7 +94,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 func (s *Store) migrate(ctx context.Context) error {
 	err := s.w.WithContext(ctx).AutoMigrate(
 		&models.Service{}, &models.Report{}, &models.Rollup{},
-		&models.Incident{}, &models.Setting{},
+		&models.Incident{}, &models.Setting{}, &models.DetectorState{}, &models.Event{},
 	)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)

@@ -1,0 +1,103 @@
+package detector
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+// Announcing growth: incident.updated is sent when an incident escalates,
+// or when its peak has grown by updateGrowth since subscribers last heard
+// and at least updateEvery has passed. Quiet evidence updates are saved at
+// most every quietSaveEvery.
+const (
+	updateGrowth   = 1.5
+	updateEvery    = 10 * time.Minute
+	quietSaveEvery = time.Minute
+)
+
+// step folds a decision into one series' incident state and persists the
+// change (retrying next tick if the database fails). It reports whether an
+// announced change was committed.
+func (r *Runner) step(ctx context.Context, tr *tracked, scope string, s *Series, d Decision, now time.Time) bool {
+	ev := s.Step(d, r.Params)
+	if ev != EventNone {
+		inc := s.Incident()
+		p := tr.unsaved[scope]
+		p.inc = inc
+		switch ev {
+		case EventOpened:
+			p.events = append(p.events, models.EventIncidentOpened)
+		case EventEscalated:
+			p.events = append(p.events, models.EventIncidentUpdated)
+		case EventResolved:
+			p.events = append(p.events, models.EventIncidentResolved)
+		case EventUpdated:
+			if inc.ID != 0 && inc.Peak >= updateGrowth*max(inc.NotifiedPeak, 1) && now.Sub(inc.NotifiedAt) >= updateEvery {
+				p.events = append(p.events, models.EventIncidentUpdated)
+			}
+		}
+		tr.unsaved[scope] = p
+	}
+	p, ok := tr.unsaved[scope]
+	if !ok {
+		return false
+	}
+	if len(p.events) == 0 && now.Sub(tr.savedAt[scope]) < quietSaveEvery {
+		return false
+	}
+	evidence(p.inc, tr, scope)
+	state, _ := json.Marshal(s.Tracker.State)
+	ch := models.IncidentChange{
+		Service: tr.svc, Incident: p.inc, PublicURL: r.PublicURL, At: now,
+		State: models.DetectorState{ServiceID: tr.svc.ID, Scope: scope, State: state},
+	}
+	if len(p.events) == 0 {
+		p.events = []string{""}
+	}
+	announced := false
+	for len(p.events) > 0 {
+		ch.EventType = p.events[0]
+		if err := r.Incidents.ApplyIncident(ctx, ch); err != nil {
+			r.Log.Warn("saving an incident change failed; retrying next tick", "service", tr.svc.Slug, "scope", scope, "event", ch.EventType, "err", err)
+			tr.unsaved[scope] = p
+			return announced
+		}
+		if ch.EventType != "" {
+			announced = true
+			r.Log.Info("incident "+eventWord(ch.EventType), "service", tr.svc.Slug, "scope", scope, "level", p.inc.Level,
+				"expected", p.inc.Expected, "actual", p.inc.Actual, "rule", p.inc.Rule)
+		}
+		p.events = p.events[1:]
+	}
+	delete(tr.unsaved, scope)
+	tr.savedAt[scope] = now
+	return announced
+}
+
+func eventWord(t string) string {
+	switch t {
+	case models.EventIncidentOpened:
+		return "opened"
+	case models.EventIncidentResolved:
+		return "resolved"
+	}
+	return "updated"
+}
+
+// evidence sets the incident's top problems and regions from the last 15
+// minutes (for a regional incident, the region's own share).
+func evidence(inc *models.Incident, tr *tracked, scope string) {
+	c := tr.last15
+	if c.Total == 0 {
+		return
+	}
+	inc.TopProblems = shares(c.Problems, c.Total, 5)
+	if scope == models.ScopeGlobal {
+		inc.TopRegions = shares(c.Regions, c.Total, 5)
+		return
+	}
+	inc.TopRegions = shares(map[string]int{scope: c.Regions[scope]}, c.Total, 1)
+}

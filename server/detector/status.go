@@ -1,0 +1,137 @@
+package detector
+
+import (
+	"hash/fnv"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+// shares turns counts into the top n shares with percentages.
+func shares(m map[string]int, total, n int) []models.Share {
+	if total <= 0 || len(m) == 0 {
+		return []models.Share{}
+	}
+	out := make([]models.Share, 0, len(m))
+	for k, v := range m {
+		out = append(out, models.Share{Key: k, Count: v, Percent: math.Round(1000*float64(v)/float64(total)) / 10})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Key < out[j].Key
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// version fingerprints what a reader shows, for ETags.
+func version(st *models.ServiceStatus) uint64 {
+	h := fnv.New64a()
+	w := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
+	w(st.Service.Slug)
+	w(st.Service.Name)
+	w(string(st.Level))
+	w(strconv.Itoa(st.Reports15m))
+	for _, in := range st.Regional {
+		w(strconv.FormatUint(in.ID, 10))
+	}
+	if st.Incident != nil {
+		w(strconv.FormatUint(st.Incident.ID, 10))
+		w(string(st.Incident.Level))
+		w(strconv.FormatFloat(st.Incident.Peak, 'f', 0, 64))
+	}
+	for _, b := range st.Series {
+		w(strconv.Itoa(b.Count))
+		if b.Baseline != nil {
+			w(strconv.FormatFloat(b.Baseline.Expected, 'f', 1, 64))
+		}
+	}
+	return h.Sum64()
+}
+
+// status builds one service's status from the runner's state.
+func (r *Runner) status(tr *tracked, now time.Time) models.ServiceStatus {
+	st := models.ServiceStatus{Service: tr.svc, Level: models.LevelOK, UpdatedAt: now}
+	st.Reports15m = tr.last15.Total
+	st.TopProblems = shares(tr.last15.Problems, tr.last15.Total, 5)
+	st.TopRegions = shares(tr.last15.Regions, tr.last15.Total, 5)
+
+	// Open incidents: the global one first, then regional ones by level.
+	var open []models.Incident
+	if in := tr.global.Incident(); in != nil && in.Open() {
+		open = append(open, *in)
+	}
+	codes := make([]string, 0, len(tr.regions))
+	for code := range tr.regions {
+		codes = append(codes, code)
+	}
+	sort.Strings(codes)
+	var regional []models.Incident
+	for _, code := range codes {
+		if in := tr.regions[code].Incident(); in != nil && in.Open() {
+			regional = append(regional, *in)
+		}
+	}
+	sort.SliceStable(regional, func(i, j int) bool { return regional[i].Level.Rank() > regional[j].Level.Rank() })
+	open = append(open, regional...)
+	if len(open) > 0 {
+		st.Incident = &open[0]
+		st.Regional = open[1:]
+		st.Level = st.Incident.Level
+		if st.Incident.Scope != models.ScopeGlobal {
+			// Trouble in one region is "possible problems" for the service
+			// as a whole; the regional incident says where.
+			st.Level = models.LevelWarning
+		}
+	}
+
+	end := models.BucketOf(now)
+	start := end.Add(-chartSpan + models.BucketSize)
+	r.refreshBands(tr, start, now)
+	hist := r.chart[tr.svc.ID]
+	live := make(map[int64]int)
+	for m := now.Truncate(time.Minute).Add(-recentSpan).Unix(); m <= now.Unix(); m += 60 {
+		live[m/bucketSecs*bucketSecs] += r.counts(tr.svc.ID, m).Total
+	}
+	st.Series = make([]models.Bucket, 0, int(chartSpan/models.BucketSize))
+	for i, b := 0, start; !b.After(end); i, b = i+1, b.Add(models.BucketSize) {
+		n := hist[b.Unix()]
+		// Counters are fresher; the rollups survive a restart of the
+		// in-process counters: the larger is the better estimate.
+		n = max(n, live[b.Unix()])
+		bk := models.Bucket{Start: b, Count: n}
+		if i < len(tr.bands) {
+			bk.Baseline = tr.bands[i]
+		}
+		st.Series = append(st.Series, bk)
+	}
+	st.Version = version(&st)
+	return st
+}
+
+const bucketSecs = int64(models.BucketSize / time.Second)
+
+// refreshBands recomputes the chart's baseline band once per bucket: what
+// the model expects in each 15-minute bucket of the last day.
+func (r *Runner) refreshBands(tr *tracked, start, now time.Time) {
+	b := models.BucketOf(now).Unix()
+	if tr.bandsAt == b && tr.bands != nil {
+		return
+	}
+	n := int(chartSpan / models.BucketSize)
+	tr.bands, tr.bandsAt = make([]*models.Band, n), b
+	if !tr.global.Model.Ready(now) {
+		return
+	}
+	for i := 0; i < n; i++ {
+		band := tr.global.Model.Expect(start.Add(time.Duration(i)*models.BucketSize), models.BucketSize)
+		tr.bands[i] = &band
+	}
+}

@@ -1,0 +1,271 @@
+package detector
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+// tracked is the runner's state for one service: the global series, the
+// series of its busiest regions, and what is left to persist.
+type tracked struct {
+	svc      models.Service
+	global   *Series
+	regions  map[string]*Series
+	observed int64 // unix start of the next minute to learn
+	last15   models.Counts
+	bands    []*models.Band // chart baseline, one per chart bucket
+	bandsAt  int64          // the bucket the bands were computed in
+	unsaved  map[string]pendingSave
+	savedAt  map[string]time.Time
+}
+
+// pendingSave is an incident change not yet persisted: the incident and the
+// events to announce, in order.
+type pendingSave struct {
+	inc    *models.Incident
+	events []string
+}
+
+type stateKey struct {
+	service uint
+	scope   string
+}
+
+type restoredState struct {
+	state TrackerState
+	open  *models.Incident
+}
+
+// Regions get a series of their own when they average at least this many
+// counted reports an hour over the seeded history, or when this many arrive
+// within 15 minutes; at most maxRegions per service.
+const (
+	regionMinPerHour = 1.0
+	regionBurst      = 10
+	maxRegions       = 12
+)
+
+// restore loads open incidents and detector states saved before a restart.
+func (r *Runner) restore(ctx context.Context) error {
+	open, err := r.Incidents.OpenIncidents(ctx)
+	if err != nil {
+		return err
+	}
+	states, err := r.Incidents.DetectorStates(ctx)
+	if err != nil {
+		return err
+	}
+	r.restored = map[stateKey]restoredState{}
+	for _, st := range states {
+		var ts TrackerState
+		if json.Unmarshal(st.State, &ts) == nil {
+			r.restored[stateKey{st.ServiceID, st.Scope}] = restoredState{state: ts}
+		}
+	}
+	for i := range open {
+		in := open[i]
+		k := stateKey{in.ServiceID, in.Scope}
+		rs := r.restored[k]
+		rs.open = &in
+		r.restored[k] = rs
+	}
+	return nil
+}
+
+// newSeries makes a series for a service and scope, restored from before a
+// restart when there is something to restore.
+func (r *Runner) newSeries(svc models.Service, scope string) *Series {
+	p := r.Params
+	p.ColdStart = svc.ColdStartThreshold()
+	s := NewSeries(p, svc.ID, scope)
+	if rs, ok := r.restored[stateKey{svc.ID, scope}]; ok {
+		rs.state.ServiceID, rs.state.Scope = svc.ID, scope
+		s.Tracker = RestoreTracker(rs.state, rs.open)
+	}
+	return s
+}
+
+// seed creates the state of services not yet tracked, teaching their models
+// the rolled-up history (global and busy regions), zeros included.
+func (r *Runner) seed(ctx context.Context, services []models.Service, now time.Time) error {
+	var fresh []models.Service
+	for _, svc := range services {
+		if r.tracked[svc.ID] == nil {
+			fresh = append(fresh, svc)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	end := models.BucketOf(now)
+	var rows []models.BucketTotal
+	var err error
+	rows, err = r.History.History(ctx, end.Add(-seedSpan), true)
+	if err != nil {
+		return err
+	}
+	type hist struct {
+		first   int64
+		global  map[int64]float64
+		regions map[string]map[int64]float64
+	}
+	byService := map[uint]*hist{}
+	for _, row := range rows {
+		h := byService[row.ServiceID]
+		if h == nil {
+			h = &hist{first: row.Bucket, global: map[int64]float64{}, regions: map[string]map[int64]float64{}}
+			byService[row.ServiceID] = h
+		}
+		h.first = min(h.first, row.Bucket)
+		if row.Region == "" {
+			h.global[row.Bucket] += float64(row.Count)
+			continue
+		}
+		m := h.regions[row.Region]
+		if m == nil {
+			m = map[int64]float64{}
+			h.regions[row.Region] = m
+		}
+		m[row.Bucket] += float64(row.Count)
+	}
+	for _, svc := range fresh {
+		tr := &tracked{svc: svc, global: r.newSeries(svc, models.ScopeGlobal), regions: map[string]*Series{},
+			observed: end.Unix(), unsaved: map[string]pendingSave{}, savedAt: map[string]time.Time{}}
+		r.tracked[svc.ID] = tr
+		h := byService[svc.ID]
+		start := models.BucketOf(svc.CreatedAt).Unix()
+		if h != nil {
+			start = min(start, h.first)
+		}
+		start = max(start, end.Add(-seedSpan).Unix())
+		if start >= end.Unix() {
+			continue
+		}
+		var global map[int64]float64
+		if h != nil {
+			global = h.global
+		}
+		teach(tr.global, global, start, end.Unix())
+		if h == nil {
+			continue
+		}
+		hours := float64(end.Unix()-start) / 3600
+		for _, region := range busiest(h.regions, hours) {
+			s := r.newSeries(svc, region)
+			teach(s, h.regions[region], start, end.Unix())
+			tr.regions[region] = s
+		}
+	}
+	// Restored incidents of regions that are not busy any more still need
+	// their series to resolve.
+	for k := range r.restored {
+		if tr := r.tracked[k.service]; tr != nil && k.scope != models.ScopeGlobal && tr.regions[k.scope] == nil {
+			tr.regions[k.scope] = r.newSeries(tr.svc, k.scope)
+		}
+	}
+	return nil
+}
+
+// teach feeds a series every 15-minute bucket in [start, end), zeros too.
+func teach(s *Series, counts map[int64]float64, start, end int64) {
+	step := int64(models.BucketSize / time.Second)
+	for b := start; b < end; b += step {
+		s.Advance(time.Unix(b, 0).UTC(), models.BucketSize, counts[b])
+	}
+}
+
+// busiest are the regions with enough history for a baseline of their own.
+func busiest(regions map[string]map[int64]float64, hours float64) []string {
+	type rt struct {
+		code  string
+		total float64
+	}
+	var list []rt
+	for code, m := range regions {
+		var t float64
+		for _, v := range m {
+			t += v
+		}
+		if code != models.UnknownRegion && hours > 0 && t/hours >= regionMinPerHour {
+			list = append(list, rt{code, t})
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].total > list[j].total })
+	out := make([]string, 0, min(len(list), maxRegions))
+	for i := 0; i < len(list) && i < maxRegions; i++ {
+		out = append(out, list[i].code)
+	}
+	return out
+}
+
+// evaluate advances one service to now, judges it, steps its incident state
+// machines and persists what changed. It reports whether a change that
+// subscribers hear about was committed.
+func (r *Runner) evaluate(ctx context.Context, tr *tracked, now time.Time) bool {
+	id := tr.svc.ID
+	if cs := tr.svc.ColdStartThreshold(); tr.global.Model.p.ColdStart != cs {
+		tr.global.Model.p.ColdStart = cs
+		for _, s := range tr.regions {
+			s.Model.p.ColdStart = cs
+		}
+	}
+	minute := now.Truncate(time.Minute).Unix()
+	// Learn every minute that is complete.
+	if oldest := minute - int64(recentSpan/time.Second); tr.observed < oldest {
+		tr.observed = oldest // a long pause: the model treats the rest as a gap
+	}
+	for ; tr.observed+60 <= now.Add(-grace).Unix(); tr.observed += 60 {
+		c := r.counts(id, tr.observed)
+		at := time.Unix(tr.observed, 0).UTC()
+		tr.global.Advance(at, time.Minute, float64(c.Total))
+		for code, s := range tr.regions {
+			s.Advance(at, time.Minute, float64(c.Regions[code]))
+		}
+	}
+	// The last 15 minutes, and regions bursting without a series yet.
+	tr.last15 = models.Counts{}
+	for m := minute - 14*60; m <= minute; m += 60 {
+		tr.last15.Add(r.counts(id, m))
+	}
+	for code, n := range tr.last15.Regions {
+		if n >= regionBurst && tr.regions[code] == nil && code != models.UnknownRegion && len(tr.regions) < maxRegions {
+			s := r.newSeries(tr.svc, code)
+			s.Advance(time.Unix(tr.observed, 0).UTC().Add(-time.Minute), time.Minute, 0)
+			tr.regions[code] = s
+		}
+	}
+	// Judge: the global series, then each region, then the regional rule.
+	pendingCounts := models.Counts{}
+	for m := tr.observed; m <= minute; m += 60 {
+		pendingCounts.Add(r.counts(id, m))
+	}
+	global := tr.global.Decide(now, float64(pendingCounts.Total))
+	codes := make([]string, 0, len(tr.regions))
+	for code := range tr.regions {
+		codes = append(codes, code)
+	}
+	sort.Strings(codes)
+	decisions := make([]Decision, len(codes))
+	for i, code := range codes {
+		decisions[i] = tr.regions[code].Decide(now, float64(pendingCounts.Regions[code]))
+		decisions[i].Scope = code
+	}
+	global, decisions = Regionalise(global, decisions, r.Params)
+	if global.Cold && global.Level.Rank() > 0 {
+		// The cold-start rule fired for the service: one event, one incident.
+		for i := range decisions {
+			decisions[i].Level, decisions[i].Quiet = models.LevelOK, true
+		}
+	}
+	announced := r.step(ctx, tr, models.ScopeGlobal, tr.global, global, now)
+	for i, code := range codes {
+		if r.step(ctx, tr, code, tr.regions[code], decisions[i], now) {
+			announced = true
+		}
+	}
+	return announced
+}

@@ -1,0 +1,109 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/outcry/outcry/server"
+	"github.com/outcry/outcry/server/servertest"
+)
+
+type serviceView struct {
+	Status   string `json:"status"`
+	Incident *struct {
+		ID       uint64  `json:"id"`
+		Scope    string  `json:"scope"`
+		Level    string  `json:"level"`
+		Expected float64 `json:"expected"`
+		Actual   float64 `json:"actual"`
+		Rule     string  `json:"rule"`
+	} `json:"incident"`
+}
+
+// burst sends n reports from n distinct reporters in distinct networks.
+func burst(t *testing.T, app *servertest.App, slug string, n, offset int, region string) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		k := offset + i
+		r := app.Report(t, slug, fmt.Sprintf("100.%d.%d.%d", 64+k/65536%64, k/256%256, k%256), map[string]string{"problem": "login", "region": region})
+		if r.Status != http.StatusAccepted {
+			t.Fatalf("report %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+}
+
+func view(t *testing.T, app *servertest.App, slug string) serviceView {
+	t.Helper()
+	var v serviceView
+	app.Do(t, "GET", "/api/v1/services/"+slug, nil).JSON(t, &v)
+	return v
+}
+
+// TestBurstOpensIncidentThatSurvivesRestartAndResolves: a burst of 120
+// distinct reporters at a new service (the cold-start rule) opens an outage
+// through the HTTP API; a restart neither re-opens nor forgets it; quiet
+// resolves it, once.
+func TestBurstOpensIncidentThatSurvivesRestartAndResolves(t *testing.T) {
+	clock := servertest.NewClock(time.Now().UTC())
+	opts := func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now }
+	env := servertest.Env(t)
+	app := servertest.StartEnv(t, env, opts)
+	app.CreateService(t, "chatgpt", "login", "app")
+
+	burst(t, app, "chatgpt", 120, 0, "US")
+	var v serviceView
+	eventually(t, "an incident to open", func() bool { v = view(t, app, "chatgpt"); return v.Incident != nil })
+	if v.Status != "outage" || v.Incident.Level != "outage" || v.Incident.Scope != "global" || v.Incident.Actual < 100 || !strings.Contains(v.Incident.Rule, "cold start") {
+		t.Fatalf("after the burst: %+v %+v", v, *v.Incident)
+	}
+	id := v.Incident.ID
+	if n := countRows(t, app.DBPath, "SELECT COUNT(*) FROM events WHERE type = 'incident.opened'"); n != 1 {
+		t.Fatalf("%d incident.opened events, want 1", n)
+	}
+	if err := app.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Restart on the same database: the incident is still open, not opened again.
+	app = servertest.StartEnv(t, env, opts)
+	eventually(t, "the restored incident", func() bool { v = view(t, app, "chatgpt"); return v.Incident != nil })
+	if v.Incident.ID != id {
+		t.Fatalf("after restart the open incident is %d, want %d", v.Incident.ID, id)
+	}
+	time.Sleep(100 * time.Millisecond) // several ticks
+	if n := countRows(t, app.DBPath, "SELECT COUNT(*) FROM incidents"); n != 1 {
+		t.Fatalf("%d incidents after restart, want 1", n)
+	}
+	if n := countRows(t, app.DBPath, "SELECT COUNT(*) FROM events WHERE type = 'incident.opened'"); n != 1 {
+		t.Fatalf("%d incident.opened events after restart, want 1", n)
+	}
+
+	// Quiet for longer than the hysteresis: resolved, once.
+	for i := 0; i < 8; i++ {
+		clock.Add(6 * time.Minute)
+		time.Sleep(60 * time.Millisecond)
+	}
+	eventually(t, "the incident to resolve", func() bool { v = view(t, app, "chatgpt"); return v.Incident == nil })
+	if v.Status != "ok" {
+		t.Errorf("status after resolution %q", v.Status)
+	}
+	if n := countRows(t, app.DBPath, "SELECT COUNT(*) FROM incidents WHERE resolved_at IS NOT NULL"); n != 1 {
+		t.Errorf("%d resolved incidents, want 1", n)
+	}
+	if n := countRows(t, app.DBPath, "SELECT COUNT(*) FROM events WHERE type = 'incident.resolved'"); n != 1 {
+		t.Errorf("%d incident.resolved events, want 1", n)
+	}
+	var list struct {
+		Items []struct {
+			ID         uint64  `json:"id"`
+			ResolvedAt *string `json:"resolved_at"`
+		} `json:"items"`
+	}
+	app.Do(t, "GET", "/api/v1/services/chatgpt/incidents", nil).JSON(t, &list)
+	if len(list.Items) != 1 || list.Items[0].ID != id || list.Items[0].ResolvedAt == nil {
+		t.Errorf("incident list %+v", list)
+	}
+}
