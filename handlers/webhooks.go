@@ -33,8 +33,8 @@ type webhookAPI struct {
 	wh WebhookAdmin
 }
 
-// mountWebhooks registers the webhook admin routes on an admin-guarded group.
-func (h *Handler) mountWebhooks(admin *gin.RouterGroup, wh WebhookAdmin) {
+// webhookRoutes registers the webhook admin routes on an admin-guarded group.
+func (h *Handler) webhookRoutes(admin *gin.RouterGroup, wh WebhookAdmin) {
 	a := &webhookAPI{h: h, wh: wh}
 	admin.POST("/webhooks", a.create)
 	admin.GET("/webhooks", a.list)

@@ -70,7 +70,7 @@ func newWebhookEnv(t *testing.T, allowPrivate bool) *webhookEnv {
 		AdminToken: testToken, Log: log})
 	r := gin.New()
 	h.Routes(r)
-	h.mountWebhooks(r.Group("/api/v1", h.admin()), svc)
+	h.webhookRoutes(r.Group("/api/v1", h.admin()), svc)
 	return &webhookEnv{engine: r, db: db}
 }
 

@@ -85,7 +85,8 @@ func (s *Service) post(j job, at time.Time) (int, http.Header, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", s.agent)
-	if err := sign(req.Header, j.ev.ID, at, body, j.hook.SigningSecrets(at)); err != nil {
+	// The timestamp is the wall clock's: receivers compare it with theirs.
+	if err := sign(req.Header, j.ev.ID, time.Now(), body, j.hook.SigningSecrets(at)); err != nil {
 		return 0, nil, err
 	}
 	resp, err := s.client.Do(req)

@@ -291,3 +291,43 @@ func TestFanOutFiltersAndNeverDuplicates(t *testing.T) {
 		}
 	}
 }
+
+// Close lets attempts finish within its context, then aborts them and
+// leaves their deliveries pending (unleased, no attempt counted) for the
+// next start.
+func TestCloseAbortsHangingAttempt(t *testing.T) {
+	release := make(chan struct{})
+	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hanging.Close)
+	t.Cleanup(func() { close(release) })
+	s := newService(t, openDB(t), nil)
+	hook := subscribe(t, s, models.Webhook{URL: hanging.URL})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	ev := commit(t, s, models.EventIncidentOpened, "chatgpt")
+	eventually(t, 5*time.Second, "the attempt to start", func() bool {
+		d, _ := delivery(t, s, ev.ID, hook.ID)
+		return d.LeaseToken != ""
+	})
+	cancel()
+	<-done
+	cctx, ccancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer ccancel()
+	start := time.Now()
+	if err := s.Close(cctx); err != context.DeadlineExceeded {
+		t.Errorf("Close: %v; want the deadline", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Close took %s", took)
+	}
+	d, _ := delivery(t, s, ev.ID, hook.ID)
+	if d.Status != models.DeliveryPending || d.LeaseToken != "" || d.LeaseUntil != nil || d.Attempts != 0 {
+		t.Errorf("after an aborted attempt: %s, lease %q, %d attempts; want pending, free, 0", d.Status, d.LeaseToken, d.Attempts)
+	}
+}
