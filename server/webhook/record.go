@@ -24,6 +24,11 @@ func (s *Service) record(j job, r result) error {
 	}
 	s.rec.leading = true
 	for len(s.rec.queue) > 0 {
+		if len(s.rec.queue) < s.workers { // let the attempts finishing now join the batch
+			s.rec.mu.Unlock()
+			time.Sleep(recordLinger)
+			s.rec.mu.Lock()
+		}
 		batch := s.rec.queue
 		s.rec.queue = nil
 		s.rec.mu.Unlock()
@@ -34,6 +39,11 @@ func (s *Service) record(j job, r result) error {
 	s.rec.mu.Unlock()
 	return <-req.done
 }
+
+// recordLinger is how long a small batch of results waits for company:
+// fewer, larger transactions leave the (single) database connection free
+// for claiming sooner.
+const recordLinger = 5 * time.Millisecond
 
 // recorder queues attempt results for group commit.
 type recorder struct {
