@@ -13,6 +13,7 @@ const (
 	slotsPerDay  = 96
 	slotsPerWeek = 7 * slotsPerDay
 	ringSize     = 64 // recent buckets kept for windows: an hour of minutes
+	tailDaysMax  = 28 // the most days of daily maxima kept for the bar
 	weekSecs     = 7 * 86400
 	daySecs      = 86400
 	mondayOffset = 3 * daySecs // 1970-01-01 was a Thursday
@@ -67,6 +68,13 @@ type Model struct {
 	shift    int16
 	shiftErr [3]float32
 
+	// the series' own tail: the largest evidence (significance, before
+	// any bar) seen on each of the last UTC days, and the bar it sets
+	tailMax [tailDaysMax]float32
+	tailDay int64   // UTC day number of the newest entry (0 = none yet)
+	holdDay int64   // UTC day on which the open incident (Hold) began
+	bar     float64 // Params.TailRank-th largest daily maximum of the previous Params.TailDays days
+
 	ring [ringSize]bucket
 	head int // next write position
 	n    int // filled entries
@@ -81,7 +89,12 @@ func NewModel(p Params) *Model {
 // is, upward learning is clipped hard (Params.HoldWinsor) so that an outage
 // does not become the baseline; a step that lasts many hours is still
 // absorbed eventually.
-func (m *Model) Hold(open bool) { m.hold = open }
+func (m *Model) Hold(open bool) {
+	if open && !m.hold {
+		m.holdDay = floorDiv(m.last, daySecs)
+	}
+	m.hold = open
+}
 
 // Ready reports whether the model has at least Params.MinHistory of history
 // at time t; before that only the cold-start rule applies.
@@ -212,6 +225,61 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 		m.lev = math.Min(math.Max(target, lev/step), lev*step)
 	}
 	m.learnProfile(u, secs, xc, mu)
+	if ready {
+		m.noteTail(u+secs-1, m.evidence(time.Unix(u+secs, 0)))
+	}
+}
+
+// Bar is the series' own bar at the moment: the Params.TailRank-th largest
+// of its daily maximum evidence over the previous Params.TailDays days
+// (0 until it has that many days). A window must reach it, as well as
+// WarnSignificance, to warn.
+func (m *Model) Bar() float64 { return m.bar }
+
+// noteTail records evidence e seen at unix time u in that UTC day's maximum
+// and, when a new day begins, recomputes the bar from the previous days.
+func (m *Model) noteTail(u int64, e float64) {
+	d := floorDiv(u, daySecs)
+	if d != m.tailDay {
+		from := d - tailDaysMax + 1
+		if m.tailDay != 0 {
+			from = max(from, m.tailDay+1)
+		}
+		for dd := from; dd <= d; dd++ {
+			m.tailMax[mod(dd, tailDaysMax)] = 0
+		}
+		m.tailDay = d
+		m.bar = 0
+		days, rank := min(m.p.TailDays, tailDaysMax-1), m.p.TailRank
+		if rank > 0 && rank <= days {
+			// rank-th largest of the previous days' maxima (at most 27 values)
+			var top [tailDaysMax]float32
+			n := 0
+			for dd := d - int64(days); dd < d; dd++ {
+				v := m.tailMax[mod(dd, tailDaysMax)]
+				i := min(n, rank)
+				for i > 0 && top[i-1] < v {
+					if i < rank {
+						top[i] = top[i-1]
+					}
+					i--
+				}
+				if i < rank {
+					top[i] = v
+				}
+				n = min(n+1, rank)
+			}
+			m.bar = float64(top[rank-1])
+		}
+	}
+	// One incident is one entry, however many midnights it spans: while
+	// one is open its evidence counts on the day it began.
+	if m.hold && m.holdDay > d-tailDaysMax && m.holdDay < d {
+		d = m.holdDay
+	}
+	if e = math.Min(e, 999); float32(e) > m.tailMax[mod(d, tailDaysMax)] {
+		m.tailMax[mod(d, tailDaysMax)] = float32(e)
+	}
 }
 
 // learnProfile spreads a (winsorised) bucket over the 15-minute slots it

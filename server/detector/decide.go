@@ -43,6 +43,10 @@ type Decision struct {
 	Ratio        float64 // Actual / Expected over the whole window
 	Significance float64
 
+	// Bar is the series' own bar (Model.Bar) when the decision was taken: a
+	// window warns only when its significance also reaches it.
+	Bar float64
+
 	Stats  [maxWindows]WindowStat // every window evaluated, shortest first
 	NStats int
 }
@@ -86,7 +90,23 @@ func (d *Decision) Band(m *Model) models.Band {
 // in progress, [end of the last observed bucket, now); pass 0 when now is a
 // bucket boundary. It does not change the model.
 func (m *Model) Decide(now time.Time, pending float64) Decision {
-	d := Decision{At: now, Scope: models.ScopeGlobal, Level: models.LevelOK, Quiet: true}
+	return m.decide(now, pending, m.bar)
+}
+
+// evidence is the largest significance of any window at now, with no bar:
+// what Model.noteTail records.
+func (m *Model) evidence(now time.Time) float64 {
+	d := m.decide(now, 0, 0)
+	e := 0.0
+	for i := 0; i < d.NStats; i++ {
+		e = math.Max(e, d.Stats[i].Significance)
+	}
+	return e
+}
+
+// decide is Decide with the series' bar given.
+func (m *Model) decide(now time.Time, pending, bar float64) Decision {
+	d := Decision{At: now, Scope: models.ScopeGlobal, Level: models.LevelOK, Quiet: true, Bar: bar}
 	if !m.seen {
 		return d
 	}
@@ -171,6 +191,8 @@ func (m *Model) judge(d *Decision, w time.Duration, x, mu, bx, bmu float64) {
 		st.Significance = Significance(lx, lmu, m.dispersion(mins))
 	}
 	switch {
+	case st.Significance < d.Bar:
+		// no more surprising than this series' usual daily peak: ok
 	case st.Significance >= p.OutageSignificance && st.Ratio >= p.OutageRatio && st.Excess >= p.OutageExcess:
 		st.Level = models.LevelOutage
 	case st.Significance >= p.WarnSignificance && st.Ratio >= p.WarnRatio && st.Excess >= p.WarnExcess:

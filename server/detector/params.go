@@ -37,6 +37,13 @@ type Params struct {
 	QuietSignificance float64
 	ResolveAfter      time.Duration
 
+	// The series' own bar: a window warns only when its significance also
+	// reaches the TailRank-th largest daily maximum of significance over
+	// the previous TailDays days (0 = off). Surges that happen on TailRank
+	// days out of TailDays are how this series behaves, not incidents.
+	TailDays int
+	TailRank int
+
 	// Regional rule: a spike is regional when one region holds at least
 	// RegionalShare of the global excess and the rest of the world is below
 	// WarnSignificance.
@@ -81,6 +88,9 @@ func DefaultParams() Params {
 		OpenAfter:         0,
 		QuietSignificance: 2,
 		ResolveAfter:      30 * time.Minute,
+
+		TailDays: 21,
+		TailRank: 5,
 
 		RegionalShare: 0.7,
 
