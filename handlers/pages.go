@@ -34,14 +34,14 @@ func (h *Handler) publicPages(r *gin.Engine) {
 	if err != nil {
 		panic("handlers: the embedded page templates do not parse: " + err.Error())
 	}
-	pg := r.Group("", securePage)
+	pg := r.Group("", secureHTML(pageCSP, false))
 	pg.GET("/", p.directory)
 	pg.GET("/s/:slug", p.service)
 	pg.GET("/s/:slug/live", p.live)
 	pg.GET("/s/:slug/chart.svg", p.chart)
 	pg.POST("/s/:slug/report", p.reportForm)
 	pg.GET("/static/*file", p.asset)
-	r.GET("/embed/:slug", secureEmbed, p.embed)
+	r.GET("/embed/:slug", secureHTML(embedCSP, true), p.embed)
 	r.GET("/widget.js", p.widget)
 	// Badges are the hottest read path: embedded in READMEs everywhere,
 	// answered from cache. They skip the access log line and request id of
@@ -79,21 +79,20 @@ var (
 	htmlType  = []string{"text/html; charset=utf-8"}
 )
 
-func securePage(c *gin.Context) {
-	hd := c.Writer.Header()
-	hd["Content-Security-Policy"] = pageCSP
-	hd["X-Frame-Options"] = frameDeny
-	hd["X-Content-Type-Options"] = nosniff
-	hd["Referrer-Policy"] = referrer
-}
-
-// secureEmbed lets any site frame /embed/…, and nothing else.
-func secureEmbed(c *gin.Context) {
-	hd := c.Writer.Header()
-	hd["Content-Security-Policy"] = embedCSP
-	hd["X-Content-Type-Options"] = nosniff
-	hd["Referrer-Policy"] = referrer
-	hd["Cross-Origin-Resource-Policy"] = crossCORP
+// secureHTML sets the headers of an HTML answer: its CSP, and with it the
+// frame policy (pages refuse every frame; the embed lets any site frame it).
+func secureHTML(csp []string, framable bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		hd := c.Writer.Header()
+		hd["Content-Security-Policy"] = csp
+		hd["X-Content-Type-Options"] = nosniff
+		hd["Referrer-Policy"] = referrer
+		if framable {
+			hd["Cross-Origin-Resource-Policy"] = crossCORP
+		} else {
+			hd["X-Frame-Options"] = frameDeny
+		}
+	}
 }
 
 // lookup is a service's status from the snapshot; a service created since

@@ -23,7 +23,7 @@ type levelInfo struct {
 
 var levelInfos = map[models.Level]levelInfo{
 	models.LevelOK:      {Text: "No problems", Badge: "operational", Color: "#4c1", Shields: "brightgreen"},
-	models.LevelWarning: {Text: "Possible problems", Badge: "possible problems", Color: "#dfb317", Shields: "yellow"},
+	models.LevelWarning: {Text: "Possible problems", Badge: "possible problems", Color: "#fe7d37", Shields: "orange"},
 	models.LevelOutage:  {Text: "Outage", Badge: "outage", Color: "#e05d44", Shields: "red"},
 }
 
