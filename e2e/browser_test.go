@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/servertest"
+	"github.com/outcry/outcry/server/store"
 )
 
 // evilName is a service name that would run script if a page did not escape it.
@@ -196,13 +198,24 @@ func startSeeded(t *testing.T) *servertest.App {
 	if err := app.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	db := openDB(t, app, false)
-	now := time.Now().UTC()
-	end := models.BucketOf(now)
-	tx, err := db.Begin()
+	ctx := context.Background()
+	st, err := store.Open(ctx, app.DBPath, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
+	services, err := st.Services(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acme uint
+	for _, svc := range services {
+		if svc.Slug == "acme" {
+			acme = svc.ID
+		}
+	}
+	end := models.BucketOf(time.Now().UTC())
+	var rows []models.Rollup
 	for b := end.Add(-24 * time.Hour); b.Before(end); b = b.Add(models.BucketSize) {
 		hours := end.Sub(b).Hours()
 		n := 18 + 8*math.Sin(2*math.Pi*hours/24)
@@ -210,24 +223,21 @@ func startSeeded(t *testing.T) *servertest.App {
 			n += 220 * math.Exp(-math.Pow(hours-6.5, 2)*8) // the incident below
 		}
 		for i, p := range []string{"login", "voice-mode", "api"} {
-			_, err = tx.Exec(`INSERT INTO rollups (service_id, bucket, region, problem, count) SELECT id, ?, ?, ?, ? FROM services WHERE slug = 'acme'`,
-				b.Unix(), []string{"US", "KR", "ID"}[i], p, int(n)/(i+2)+1)
-			if err != nil {
-				t.Fatal(err)
-			}
+			rows = append(rows, models.Rollup{ServiceID: acme, Bucket: b.Unix(), Region: []string{"US", "KR", "ID"}[i], Problem: p, Count: int(n)/(i+2) + 1})
 		}
 	}
+	if err := st.InsertRollups(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
 	started, resolved := end.Add(-7*time.Hour), end.Add(-6*time.Hour)
-	_, err = tx.Exec("INSERT INTO incidents (service_id, scope, level, started_at, resolved_at, peak_at, peak, `window`, expected, actual, ratio, significance, rule, created_at, updated_at) "+
-		"SELECT id, 'global', 'outage', ?, ?, ?, 240, ?, 12.5, 240, 19.2, 30, 'test', ?, ? FROM services WHERE slug = 'acme'",
-		started, resolved, started.Add(30*time.Minute), int64(15*time.Minute), started, resolved)
+	err = st.DB().Create(&models.Incident{
+		ServiceID: acme, Scope: models.ScopeGlobal, Level: models.LevelOutage, StartedAt: started, ResolvedAt: &resolved,
+		PeakAt: started.Add(30 * time.Minute), Peak: 240, Window: 15 * time.Minute, Expected: 12.5, Actual: 240,
+		Ratio: 19.2, Significance: 30, Rule: "test", NotifiedAt: resolved,
+	}).Error
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
 	return servertest.StartEnv(t, env)
 }
 
@@ -255,26 +265,16 @@ func busy(t *testing.T, app *servertest.App) {
 	t.Fatal("the reports were not counted within 20 s")
 }
 
-func openDB(t *testing.T, app *servertest.App, readOnly bool) *sql.DB {
-	t.Helper()
-	dsn := "file:" + app.DBPath + "?_busy_timeout=5000"
-	if readOnly {
-		dsn += "&mode=ro"
-	}
-	db, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
 // countRows counts the stored reports of one problem of a service.
 func countRows(t *testing.T, app *servertest.App, slug, problem string) int {
 	t.Helper()
-	db := openDB(t, app, true)
+	db, err := sql.Open("sqlite3", "file:"+app.DBPath+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer db.Close()
 	var n int
-	err := db.QueryRow(`SELECT COUNT(*) FROM reports JOIN services ON services.id = reports.service_id WHERE services.slug = ? AND reports.problem = ?`, slug, problem).Scan(&n)
+	err = db.QueryRow(`SELECT COUNT(*) FROM reports JOIN services ON services.id = reports.service_id WHERE services.slug = ? AND reports.problem = ?`, slug, problem).Scan(&n)
 	if err != nil {
 		t.Fatal(err)
 	}
