@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -160,13 +161,29 @@ func sharesOrEmpty(s []Share) []Share {
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // NewID is prefix followed by a ULID (48-bit millisecond time, 80 random
-// bits, Crockford base32): unique, and sorting roughly by creation time.
+// bits, Crockford base32): unique, and sorting by creation time. IDs made
+// in the same millisecond by this process increase (monotonic ULIDs), so
+// rows created in order sort in order.
 func NewID(prefix string, t time.Time) string {
+	ms := uint64(t.UnixMilli())
+	idMu.Lock()
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
-	if _, err := rand.Read(b[6:]); err != nil {
+	if ms == idLast.ms {
+		hi, lo := binary.BigEndian.Uint16(idLast.rnd[:2]), binary.BigEndian.Uint64(idLast.rnd[2:])
+		lo++
+		if lo == 0 {
+			hi++
+		}
+		binary.BigEndian.PutUint16(idLast.rnd[:2], hi)
+		binary.BigEndian.PutUint64(idLast.rnd[2:], lo)
+	} else if _, err := rand.Read(idLast.rnd[:]); err != nil {
 		panic(fmt.Sprintf("crypto/rand: %v", err)) // never fails on supported platforms
 	}
+	idLast.ms = ms
+	copy(b[6:], idLast.rnd[:])
+	idMu.Unlock()
+	binary.BigEndian.PutUint16(b[4:6], uint16(ms))
+	binary.BigEndian.PutUint32(b[:4], uint32(ms>>16))
 	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 	out := make([]byte, 26)
 	for i := 25; i >= 0; i-- { // 130 bits, the top two zero
@@ -176,3 +193,12 @@ func NewID(prefix string, t time.Time) string {
 	}
 	return prefix + string(out)
 }
+
+// idLast is the last ID's millisecond and random part, for monotonic IDs.
+var (
+	idMu   sync.Mutex
+	idLast struct {
+		ms  uint64
+		rnd [10]byte
+	}
+)

@@ -71,6 +71,14 @@ func TestNewID(t *testing.T) {
 	if a[4:14] >= b[4:14] {
 		t.Errorf("%s and %s do not sort by time", a, b)
 	}
+	prev := NewID("", t0)
+	for range 1000 { // same millisecond: still increasing
+		if id := NewID("", t0); id <= prev {
+			t.Fatalf("%s after %s", id, prev)
+		} else {
+			prev = id
+		}
+	}
 	if got := NewID("", time.UnixMilli(0))[:10]; got != "0000000000" {
 		t.Errorf("time part of the epoch %q", got)
 	}

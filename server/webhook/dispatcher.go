@@ -187,11 +187,21 @@ func (s *Service) claim(ctx context.Context, n int, busy []string) ([]job, error
 	if err != nil {
 		return nil, err
 	}
+	// Claimed: from here on a cancelled ctx must not strand the leases.
+	ctx, cancel := dbCtx()
+	defer cancel()
 	var ds []models.Delivery
-	if err := s.db.WithContext(ctx).Where("lease_token = ?", token).Find(&ds).Error; err != nil {
-		return nil, err
+	jobs, err := []job(nil), s.db.WithContext(ctx).Where("lease_token = ?", token).Find(&ds).Error
+	if err == nil {
+		jobs, err = s.jobsFor(ctx, ds)
 	}
-	return s.jobsFor(ctx, ds)
+	if err != nil {
+		if e := s.db.WithContext(ctx).Model(&models.Delivery{}).Where("lease_token = ?", token).
+			Updates(map[string]any{"lease_until": nil, "lease_token": ""}).Error; e != nil {
+			s.log.Warn("releasing claimed webhook deliveries failed", "err", e)
+		}
+	}
+	return jobs, err
 }
 
 // jobsFor loads the subscriptions and events of claimed deliveries.
