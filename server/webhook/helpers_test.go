@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -133,6 +135,22 @@ func delivery(tb testing.TB, s *Service, eventID, webhookID string) (models.Deli
 	err := s.db.Preload("Log", func(db *gorm.DB) *gorm.DB { return db.Order("n") }).
 		Where("event_id = ? AND webhook_id = ?", eventID, webhookID).Take(&d).Error
 	return d, err == nil
+}
+
+// newHangingServer never answers: a request waits until the client gives
+// up or release is called (register release to run before the service
+// stops, or Close waits for the attempt's timeout).
+func newHangingServer(tb testing.TB) (srv *httptest.Server, release func()) {
+	ch := make(chan struct{})
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-ch:
+		case <-r.Context().Done():
+		}
+	}))
+	tb.Cleanup(srv.Close)
+	var once sync.Once
+	return srv, func() { once.Do(func() { close(ch) }) }
 }
 
 // clock is a settable clock.
