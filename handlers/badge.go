@@ -8,11 +8,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/outcry/outcry/models"
 )
@@ -74,28 +72,6 @@ func (bc *badgeCache) slot(file string) *badgeSlot {
 	m[strings.Clone(file)] = s
 	bc.slots.Store(&m)
 	return s
-}
-
-// badgeMetrics records badge latency in the same histogram as observe, with
-// the series looked up once rather than per request.
-func (p *pages) badgeMetrics() gin.HandlerFunc {
-	m := p.h.Metrics
-	if m == nil {
-		return func(*gin.Context) {}
-	}
-	byStatus := map[int]prometheus.Observer{}
-	for _, s := range []int{http.StatusOK, http.StatusNotModified, http.StatusNotFound} {
-		byStatus[s] = m.Latency.WithLabelValues(http.MethodGet, "/badge/:file", strconv.Itoa(s))
-	}
-	return func(c *gin.Context) {
-		start := time.Now()
-		c.Next()
-		if o, ok := byStatus[c.Writer.Status()]; ok {
-			o.Observe(time.Since(start).Seconds())
-		} else {
-			m.Latency.WithLabelValues(c.Request.Method, "/badge/:file", statusText(c.Writer.Status())).Observe(time.Since(start).Seconds())
-		}
-	}
 }
 
 // badge answers /badge/{slug}.svg and /badge/{slug}.json.

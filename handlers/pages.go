@@ -43,12 +43,11 @@ func (h *Handler) publicPages(r *gin.Engine) {
 	pg.GET("/static/*file", p.asset)
 	r.GET("/embed/:slug", secureHTML(embedCSP, true), p.embed)
 	r.GET("/widget.js", p.widget)
-	// Badges are the hottest read path: embedded in READMEs everywhere,
-	// answered from cache. They skip the access log line and request id of
-	// observe (a log write per badge view would cost more than the badge)
-	// but keep panic recovery and the latency histogram.
+	// Badges are the hottest read path: embedded in READMEs everywhere and
+	// answered from cache. They skip observe (its request id, log line and
+	// latency histogram cost more than the badge itself) and keep recovery.
 	hot := r.Group("")
-	hot.Handlers = gin.HandlersChain{h.recovery(), p.badgeMetrics()}
+	hot.Handlers = gin.HandlersChain{h.recovery()}
 	hot.GET("/badge/:file", p.badge)
 }
 
