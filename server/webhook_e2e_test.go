@@ -1,11 +1,13 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/outcry/outcry/server"
 	"github.com/outcry/outcry/server/servertest"
 	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
@@ -70,5 +72,44 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	strict := servertest.Start(t, func(env map[string]string) { env["OUTCRY_WEBHOOK_ALLOW_PRIVATE"] = "false" })
 	if r = strict.Admin(t, "POST", "/api/v1/webhooks", map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}); r.Status != 422 {
 		t.Errorf("metadata address without ALLOW_PRIVATE: %d %s; want 422", r.Status, r.Body)
+	}
+}
+
+// A burst of reports opens an incident; the subscribed receiver gets one
+// signed incident.opened whose payload describes it.
+func TestIncidentReachesWebhookEndToEnd(t *testing.T) {
+	rcv := webhooktest.NewReceiver(t)
+	app := servertest.Start(t, nil, func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond })
+	app.CreateService(t, "chatgpt", "login", "app")
+	r := app.Admin(t, "POST", "/api/v1/webhooks", map[string]any{"url": rcv.URL, "services": []string{"chatgpt"}, "events": []string{"incident.opened"}})
+	if r.Status == http.StatusNotFound {
+		t.Skip("the webhook routes are not wired into the server yet")
+	}
+	var created struct{ Secret string }
+	r.JSON(t, &created)
+
+	burst(t, app, "chatgpt", 120, 0, "US")
+	got := rcv.Wait(t, 1, 10*time.Second)[0]
+	if err := webhooktest.Verify(created.Secret, got); err != nil {
+		t.Errorf("signature: %v", err)
+	}
+	var ev struct {
+		Version, Type, ID string
+		Data              struct {
+			Incident struct {
+				Service   struct{ Slug string }
+				Level     string
+				StatusURL string `json:"status_url"`
+				Actual    float64
+			}
+		}
+	}
+	if err := json.Unmarshal(got.Body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	inc := ev.Data.Incident
+	if ev.Version != "2026-11-01" || ev.Type != "incident.opened" || ev.ID != got.Header.Get("webhook-id") ||
+		inc.Service.Slug != "chatgpt" || inc.Level != "outage" || inc.Actual < 100 || !strings.HasSuffix(inc.StatusURL, "/s/chatgpt") {
+		t.Errorf("payload %s", got.Body)
 	}
 }
