@@ -57,6 +57,7 @@ type Deps struct {
 	Status         StatusReader
 	Catalog        Catalog
 	Incidents      IncidentLister
+	Webhooks       WebhookAdmin // nil: the webhook admin API is not mounted
 	Identifier     *Identifier
 	Region         func(netip.Addr) string // country of an address, "" if unknown
 	AdminToken     string

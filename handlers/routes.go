@@ -39,6 +39,9 @@ func (h *Handler) Routes(r *gin.Engine) {
 	admin.POST("/services", h.createService)
 	admin.PATCH("/services/:slug", h.updateService)
 	admin.DELETE("/services/:slug", h.deleteService)
+	if h.Webhooks != nil {
+		h.webhookRoutes(admin, h.Webhooks)
+	}
 
 	h.publicPages(r)
 }

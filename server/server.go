@@ -25,6 +25,7 @@ import (
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/detector"
 	"github.com/outcry/outcry/server/store"
+	"github.com/outcry/outcry/server/webhook"
 )
 
 // App is one running Outcry process: every component, wired.
@@ -38,6 +39,7 @@ type App struct {
 	cat     *catalog
 	snap    *detector.Snapshot
 	runner  *detector.Runner
+	hooks   *webhook.Service
 	reg     *prometheus.Registry
 	engine  *gin.Engine
 	httpSrv *http.Server
@@ -108,11 +110,19 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	a.reg.MustRegister(batches)
 	a.writer = a.store.NewWriter(store.WriterOptions{OnBatch: func(n int, _ time.Duration) { batches.Observe(float64(n)) }})
 
+	a.hooks = webhook.New(a.store.DB(), webhook.Options{
+		AllowPrivate: cfg.WebhookAllowPrivate, PublicURL: cfg.PublicURL,
+		Log: a.log, Now: a.now, Metrics: a.reg,
+	})
+	if err := a.hooks.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("webhook tables: %w", err)
+	}
+
 	a.snap = detector.NewSnapshot()
 	a.runner = detector.NewRunner(detector.RunnerDeps{
 		Catalog: a.cat, Counters: a.limits, History: a.store, Incidents: a.store, Snapshot: a.snap,
 		Now: a.now, Log: a.log, PublicURL: cfg.PublicURL,
-		Interval: opts.RunnerInterval,
+		Interval: opts.RunnerInterval, Notify: a.hooks.Notify,
 	})
 	if err := a.runner.Tick(ctx); err != nil {
 		return nil, fmt.Errorf("first detector tick: %w", err)
@@ -141,7 +151,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 	h := handlers.New(handlers.Deps{
 		AccessLog: accessLog, AccessErrorsOnly: cfg.AccessLog == "errors",
-		Writer: a.writer, Limiter: a.limits, Status: a.snap, Catalog: a.cat, Incidents: a.store,
+		Writer: a.writer, Limiter: a.limits, Status: a.snap, Catalog: a.cat, Incidents: a.store, Webhooks: a.hooks,
 		Identifier: handlers.NewIdentifier([]byte(secret)), Region: countryOf,
 		AdminToken: cfg.AdminToken, Ready: ready, Metrics: handlers.NewMetrics(a.reg),
 		MetricsHandler: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}),
@@ -174,12 +184,17 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 func (a *App) AdminToken() string { return a.cfg.AdminToken }
 
 // Run serves until ctx ends, then shuts down in order, each step bounded:
-// HTTP server → detector runner and jobs → writer flush → Redis → database.
+// HTTP server → detector runner and jobs → writer flush → webhook
+// dispatcher drain → Redis → database.
 func (a *App) Run(ctx context.Context) error {
 	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.runner.Run(bg) })
 	wg.Go(func() { a.jobs(bg) })
+	hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHooks()
+	var hooksWG sync.WaitGroup
+	hooksWG.Go(func() { a.hooks.Run(hooksCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.httpSrv.Serve(a.ln) }()
@@ -205,6 +220,13 @@ func (a *App) Run(ctx context.Context) error {
 	if e := a.writer.Close(sctx); e != nil {
 		err = errors.Join(err, e)
 	}
+	// Deliveries still in flight get the rest of the shutdown budget; any
+	// not finished stay pending in the database for the next start.
+	if e := a.hooks.Close(sctx); e != nil {
+		a.log.Warn("webhook attempts aborted at shutdown; they resume at the next start", "err", e)
+	}
+	stopHooks()
+	hooksWG.Wait()
 	a.closeAll()
 	a.log.Info("stopped")
 	return err
@@ -244,6 +266,12 @@ func (a *App) jobs(ctx context.Context) {
 				a.log.Warn("prune failed", "err", err)
 			} else if r+u > 0 {
 				a.log.Info("pruned old data", "reports", r, "rollups", u)
+			}
+			d, err := a.hooks.Prune(ctx, now.Add(-a.cfg.Retention))
+			if err != nil && ctx.Err() == nil {
+				a.log.Warn("webhook prune failed", "err", err)
+			} else if d > 0 {
+				a.log.Info("pruned finished webhook deliveries", "deliveries", d)
 			}
 		}
 		select {
