@@ -73,40 +73,70 @@ func TestWebhooksEndToEnd(t *testing.T) {
 }
 
 // A burst of reports opens an incident; the subscribed receiver gets one
-// signed incident.opened whose payload describes it.
+// signed incident.opened whose payload describes it, and, once reports have
+// been quiet for longer than the hysteresis, one signed incident.resolved
+// for the same incident.
 func TestIncidentReachesWebhookEndToEnd(t *testing.T) {
 	rcv := webhooktest.NewReceiver(t)
-	app := servertest.Start(t, nil, func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond })
+	clock := servertest.NewClock(time.Now().UTC())
+	app := servertest.Start(t, nil, func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now })
 	app.CreateService(t, "chatgpt", "login", "app")
-	r := app.Admin(t, "POST", "/api/v1/webhooks", map[string]any{"url": rcv.URL, "services": []string{"chatgpt"}, "events": []string{"incident.opened"}})
+	r := app.Admin(t, "POST", "/api/v1/webhooks", map[string]any{"url": rcv.URL, "services": []string{"chatgpt"}})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
 	}
 	var created struct{ Secret string }
 	r.JSON(t, &created)
 
-	burst(t, app, "chatgpt", 120, 0, "US")
-	got := rcv.Wait(t, 1, 10*time.Second)[0]
-	if err := webhooktest.Verify(created.Secret, got); err != nil {
-		t.Errorf("signature: %v", err)
-	}
-	var ev struct {
+	type event struct {
 		Version, Type, ID string
 		Data              struct {
 			Incident struct {
-				Service   struct{ Slug string }
-				Level     string
-				StatusURL string `json:"status_url"`
-				Actual    float64
+				ID         uint64
+				Service    struct{ Slug string }
+				Scope      string
+				Level      string
+				StatusURL  string  `json:"status_url"`
+				ResolvedAt *string `json:"resolved_at"`
+				Actual     float64
+				Expected   float64
 			}
 		}
 	}
-	if err := json.Unmarshal(got.Body, &ev); err != nil {
-		t.Fatal(err)
+	decode := func(req webhooktest.Request) event {
+		t.Helper()
+		if err := webhooktest.Verify(created.Secret, req); err != nil {
+			t.Errorf("signature of %s: %v", req.Body, err)
+		}
+		var ev event
+		if err := json.Unmarshal(req.Body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.ID != req.Header.Get("webhook-id") {
+			t.Errorf("event id %q, webhook-id header %q", ev.ID, req.Header.Get("webhook-id"))
+		}
+		return ev
 	}
-	inc := ev.Data.Incident
-	if ev.Version != "2026-11-01" || ev.Type != "incident.opened" || ev.ID != got.Header.Get("webhook-id") ||
-		inc.Service.Slug != "chatgpt" || inc.Level != "outage" || inc.Actual < 100 || !strings.HasSuffix(inc.StatusURL, "/s/chatgpt") {
-		t.Errorf("payload %s", got.Body)
+
+	burst(t, app, "chatgpt", 120, 0, "US")
+	opened := decode(rcv.Wait(t, 1, 10*time.Second)[0])
+	inc := opened.Data.Incident
+	if opened.Version != "2026-11-01" || opened.Type != "incident.opened" || inc.Service.Slug != "chatgpt" || inc.Scope != "global" ||
+		inc.Level != "outage" || inc.Actual < 100 || inc.ResolvedAt != nil || !strings.HasSuffix(inc.StatusURL, "/s/chatgpt") {
+		t.Errorf("opened payload %+v", opened)
+	}
+
+	for i := 0; i < 8; i++ { // 48 quiet minutes: past the 30-minute hysteresis
+		clock.Add(6 * time.Minute)
+		time.Sleep(60 * time.Millisecond)
+	}
+	got := rcv.Wait(t, 2, 10*time.Second)
+	resolved := decode(got[len(got)-1])
+	if resolved.Type != "incident.resolved" || resolved.Data.Incident.ID != inc.ID || resolved.Data.Incident.ResolvedAt == nil || resolved.ID == opened.ID {
+		t.Errorf("resolved payload %+v; want incident.resolved for %d", resolved, inc.ID)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(rcv.Requests()); n != 2 {
+		t.Errorf("the receiver got %d requests; want exactly opened and resolved", n)
 	}
 }
