@@ -55,10 +55,24 @@ type Model struct {
 	lev            float64 // the level in use (0 = not learned yet, i.e. 1)
 	hold           bool    // an incident is open: learn upwards only very slowly
 
+	// deferred level learning (Params.Suspect*): the decayed sums kept
+	// aside since defFrom (unix seconds, 0 = not deferring), when a window
+	// was last suspect, and whether a deferral ran out (none until calm)
+	defNum, defDen float64
+	defFrom        int64
+	suspectAt      int64
+	spent          bool
+
 	// overdispersion: decayed sums of excess variance and squared means at
-	// bucket scale (b) and at 15-minute scale (q).
+	// bucket scale (b), at 15-minute scale (q) and at hour scale (h).
 	dispBA, dispBB, dispQA, dispQB float64
+	dispHA, dispHB                 float64
 	bucketSecs                     int32
+
+	// the clock hour of whole 15-minute slots being accumulated for the
+	// hour-scale dispersion
+	hourX, hourMu float64
+	hourN         int8
 
 	// current 15-minute slot being accumulated
 	accSlot           int64
@@ -194,6 +208,11 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 	} else {
 		m.push(u, secs, count, mu)
 	}
+	evidence, suspect := 0.0, false
+	if ready {
+		evidence, suspect = m.evidence(time.Unix(u+secs, 0))
+		m.deferFrom(u, suspect)
+	}
 
 	// Winsorise before learning so that an outage moves nothing much.
 	xc := count
@@ -216,8 +235,16 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 		}
 
 		dl := math.Exp(-float64(secs) / m.p.LevelTau.Seconds())
-		m.levNum = dl*m.levNum + xc
-		m.levDen = dl*m.levDen + shape
+		m.levNum, m.levDen = dl*m.levNum, dl*m.levDen
+		m.defNum, m.defDen = dl*m.defNum, dl*m.defDen
+		if m.defFrom != 0 {
+			m.defNum += xc
+			m.defDen += shape
+		} else {
+			m.levNum += xc
+			m.levDen += shape
+		}
+		m.deferUntil(u + secs)
 		// The level follows the ratio of the decayed sums, but no faster
 		// than LevelSlew: a sudden rise is what we look for, not a new level.
 		target := (m.levNum + m.p.LevelPrior) / (m.levDen + m.p.LevelPrior)
@@ -226,7 +253,40 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 	}
 	m.learnProfile(u, secs, xc, mu)
 	if ready {
-		m.noteTail(u+secs-1, m.evidence(time.Unix(u+secs, 0)))
+		m.noteTail(u+secs-1, evidence)
+	}
+}
+
+// deferFrom notes whether the windows ending with the bucket starting at u
+// are suspect and, if so, starts deferring level learning from that bucket
+// on. While an incident is open nothing is deferred: Hold governs learning,
+// and what was kept aside is the incident's start, so it is dropped.
+func (m *Model) deferFrom(u int64, suspect bool) {
+	if m.hold || m.p.SuspectHold <= 0 {
+		m.defNum, m.defDen, m.defFrom, m.spent = 0, 0, 0, false
+		return
+	}
+	if suspect {
+		m.suspectAt = u
+		if m.defFrom == 0 && !m.spent {
+			m.defFrom = u
+		}
+	}
+}
+
+// deferUntil hands the deferred learning over to the level at unix time u
+// (the end of the bucket just learned) once no window has been suspect for
+// Params.SuspectCalm, or the deferral has lasted Params.SuspectHold: a rise
+// that lasts that long is a new level (a launch), not an incident building.
+func (m *Model) deferUntil(u int64) {
+	calm := u-m.suspectAt > int64(m.p.SuspectCalm/time.Second)
+	if m.defFrom != 0 && (calm || u-m.defFrom >= int64(m.p.SuspectHold/time.Second)) {
+		m.levNum += m.defNum
+		m.levDen += m.defDen
+		m.defNum, m.defDen, m.defFrom = 0, 0, 0
+		m.spent = !calm
+	} else if m.spent && calm {
+		m.spent = false
 	}
 }
 
@@ -325,6 +385,9 @@ func (m *Model) closeSlot() {
 		m.dispQA = dec*m.dispQA + r*r - mu
 		m.dispQB = dec*m.dispQB + mu*mu
 		m.checkShift(s, x, u)
+		m.hourSlot(s, x, mu)
+	} else {
+		m.hourN = 0
 	}
 	w := mod(s+mondayOffset/slotSecs+int64(m.shift), slotsPerWeek)
 	ad := math.Max(1/float64(nd+1), m.p.DayAlpha) * cover
@@ -335,6 +398,32 @@ func (m *Model) closeSlot() {
 		aw := math.Max(1/float64(nw+1), m.p.WeekAlpha) * cover
 		m.week[w] += float32(aw * (rate - float64(m.week[w])))
 	}
+}
+
+// hourSlot adds a whole, learned 15-minute slot to the clock hour being
+// accumulated and, when the hour is complete, folds it into the hour-scale
+// dispersion. An hour with a missing, partial or held slot does not count.
+func (m *Model) hourSlot(s int64, x, mu float64) {
+	if mod(s, 4) == 0 || m.hourN == 0 {
+		m.hourX, m.hourMu, m.hourN = 0, 0, 0
+		if mod(s, 4) != 0 {
+			return
+		}
+	}
+	m.hourX += x
+	m.hourMu += mu
+	m.hourN++
+	if m.hourN < 4 {
+		return
+	}
+	x, mu = m.hourX, m.hourMu
+	m.hourN = 0
+	r := x - mu
+	lim := m.p.DispersionClip * math.Sqrt(mu+m.dispersion(60)*mu*mu+1)
+	r = math.Max(-lim, math.Min(lim, r))
+	dec := math.Exp(-3600 / m.p.DispersionTau.Seconds())
+	m.dispHA = dec*m.dispHA + r*r - mu
+	m.dispHB = dec*m.dispHB + mu*mu
 }
 
 // checkShift compares how well the current alignment and its ±1 h
@@ -376,11 +465,19 @@ func (m *Model) push(u, secs int64, x, mu float64) {
 const dispersionPriorWeight = 25
 
 // dispersion is the relative variance of the model's error for a window of
-// w minutes: phi(w) = s2 + g/w, fitted to what was seen at bucket and
-// 15-minute scale, floored at Params.MinDispersion.
+// w minutes: phi(w) = s2 + g/w, fitted up to 15 minutes to what was seen at
+// bucket and 15-minute scale, and beyond to what was seen at 15-minute and
+// hour scale, floored at Params.MinDispersion.
 func (m *Model) dispersion(w float64) float64 {
 	floor, prior, w0 := m.p.MinDispersion, m.p.PriorDispersion, float64(dispersionPriorWeight)
 	q := math.Max(0, (m.dispQA+prior*w0)/(m.dispQB+w0))
+	if w > 15 {
+		// The error an hour sees was measured: part of the 15-minute
+		// error (profile noise per slot, short swings) averages out.
+		h := math.Max(0, (m.dispHA+prior*w0)/(m.dispHB+w0))
+		phi := h + (q-h)*(1/w-1.0/60)/(1.0/15-1.0/60)
+		return math.Max(floor, math.Min(phi, math.Max(q, h)))
+	}
 	b := q
 	bm := float64(m.bucketSecs) / 60
 	if bm < 15 {

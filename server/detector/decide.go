@@ -93,15 +93,15 @@ func (m *Model) Decide(now time.Time, pending float64) Decision {
 	return m.decide(now, pending, m.bar)
 }
 
-// evidence is the largest significance of any window at now, with no bar:
-// what Model.noteTail records.
-func (m *Model) evidence(now time.Time) float64 {
+// evidence is the largest significance of any window at now, with no bar
+// (what Model.noteTail records), and whether the windows are not quiet
+// (then the level defers learning, Params.SuspectHold).
+func (m *Model) evidence(now time.Time) (e float64, suspect bool) {
 	d := m.decide(now, 0, 0)
-	e := 0.0
 	for i := 0; i < d.NStats; i++ {
 		e = math.Max(e, d.Stats[i].Significance)
 	}
-	return e
+	return e, !d.Quiet
 }
 
 // decide is Decide with the series' bar given.

@@ -49,6 +49,16 @@ type Params struct {
 	// WarnSignificance.
 	RegionalShare float64
 
+	// Deferred learning: while the windows are not quiet (an excursion is
+	// building) and no incident is open, buckets do not teach the level
+	// yet. What they would have taught is kept aside and handed over once
+	// the windows have been quiet for SuspectCalm, or SuspectHold after the
+	// deferral began (a rise that lasts is a new level, such as a launch;
+	// then nothing is deferred again until a calm), or dropped if an
+	// incident opens. SuspectHold 0 turns this off.
+	SuspectCalm time.Duration
+	SuspectHold time.Duration
+
 	// Learning.
 	LevelTau        time.Duration // time constant of the level (recent / profile)
 	LevelPrior      float64       // pseudo-reports pulling a thin level towards 1
@@ -93,6 +103,9 @@ func DefaultParams() Params {
 		TailRank: 5,
 
 		RegionalShare: 0.7,
+
+		SuspectCalm: 15 * time.Minute,
+		SuspectHold: time.Hour,
 
 		LevelTau:        4 * time.Hour,
 		LevelPrior:      3,
