@@ -38,9 +38,31 @@ func (r *requestIDs) next() string {
 
 func requestID(c *gin.Context) string { return c.GetString(requestIDKey) }
 
+// limitedLines keeps a flood of 429s from becoming a flood of log lines: at
+// most one access line per second is written for rate-limited requests,
+// carrying how many were left out since the last one (every one of them is
+// still counted in /metrics). A flood costs the log nothing and the
+// process much less, and an operator still sees that it is happening.
+type limitedLines struct {
+	second     atomic.Int64
+	suppressed atomic.Int64
+}
+
+// take reports whether a 429 at now gets its own line, and how many were
+// left out before it.
+func (l *limitedLines) take(now time.Time) (bool, int64) {
+	sec, last := now.Unix(), l.second.Load()
+	if sec == last || !l.second.CompareAndSwap(last, sec) {
+		l.suppressed.Add(1)
+		return false, 0
+	}
+	return true, l.suppressed.Swap(0)
+}
+
 // observe gives each request an id (or keeps a sane X-Request-ID), records
 // latency by route template, and writes the access log line.
 func (h *Handler) observe(ids *requestIDs) gin.HandlerFunc {
+	var limited limitedLines
 	return func(c *gin.Context) {
 		start := time.Now()
 		id := c.GetHeader("X-Request-ID")
@@ -66,12 +88,25 @@ func (h *Handler) observe(ids *requestIDs) gin.HandlerFunc {
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		if h.AccessLog.Enabled(c, level) {
-			h.AccessLog.LogAttrs(c, level, "http",
-				slog.String("request_id", id), slog.String("method", c.Request.Method),
-				slog.String("route", route), slog.Int("status", status),
-				slog.Float64("latency_ms", float64(took.Microseconds())/1000), slog.Int("bytes", c.Writer.Size()))
+		if !h.AccessLog.Enabled(c, level) {
+			return
 		}
+		attrs := [7]slog.Attr{
+			slog.String("request_id", id), slog.String("method", c.Request.Method),
+			slog.String("route", route), slog.Int("status", status),
+			slog.Float64("latency_ms", float64(took.Microseconds())/1000), slog.Int("bytes", c.Writer.Size()),
+		}
+		n := 6
+		if status == http.StatusTooManyRequests {
+			write, left := limited.take(start)
+			if !write {
+				return
+			}
+			if left > 0 {
+				attrs[n], n = slog.Int64("suppressed_429s", left), n+1
+			}
+		}
+		h.AccessLog.LogAttrs(c, level, "http", attrs[:n]...)
 	}
 }
 

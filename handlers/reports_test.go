@@ -1,13 +1,19 @@
 package handlers_test
 
 import (
+	"bytes"
 	"database/sql"
+	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/outcry/outcry/server"
 	"github.com/outcry/outcry/server/servertest"
 )
 
@@ -165,6 +171,70 @@ func TestReportRateLimited(t *testing.T) {
 	if n := rows(t, app, "reports", ""); n != 4 {
 		t.Errorf("%d rows, want 4 (every 202 and nothing else)", n)
 	}
+}
+
+// A flood from one address is answered 429 every time, but the access log
+// writes at most one line per second for it, saying how many it left out.
+func TestFloodDoesNotFloodTheAccessLog(t *testing.T) {
+	var buf lockedBuffer
+	app := servertest.Start(t, func(env map[string]string) { env["OUTCRY_REPORTER_LIMIT"] = "1/m" }, func(o *server.Options) {
+		o.Log = slog.New(slog.NewJSONHandler(&buf, nil))
+	})
+	app.CreateService(t, "chatgpt")
+	body := map[string]string{"problem": "login"}
+	if r := app.Report(t, "chatgpt", "192.0.2.60", body); r.Status != http.StatusAccepted {
+		t.Fatalf("first report: %d %s", r.Status, r.Body)
+	}
+	const flood = 200
+	start := time.Now()
+	for i := 0; i < flood; i++ {
+		if r := app.Report(t, "chatgpt", "192.0.2.60", body); r.Status != http.StatusTooManyRequests {
+			t.Fatalf("flood %d: %d", i, r.Status)
+		}
+	}
+	seconds := int(time.Since(start).Seconds()) + 1
+	lines, accepted, left := 0, 0, 0
+	for _, l := range strings.Split(buf.String(), "\n") {
+		var e struct {
+			Msg        string `json:"msg"`
+			Status     int    `json:"status"`
+			Suppressed int    `json:"suppressed_429s"`
+		}
+		if json.Unmarshal([]byte(l), &e) != nil || e.Msg != "http" {
+			continue
+		}
+		switch e.Status {
+		case http.StatusTooManyRequests:
+			lines++
+			left += e.Suppressed
+		case http.StatusAccepted:
+			accepted++
+		}
+	}
+	if accepted != 1 || lines < 1 || lines > seconds+1 || lines+left > flood {
+		t.Errorf("access log: %d lines for 202, %d for %d 429s in %d s (%d left out); want 1, and at most one 429 line a second", accepted, lines, flood, seconds, left)
+	}
+	if n := rows(t, app, "reports", ""); n != 1 {
+		t.Errorf("%d rows, want 1", n)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the logger's and the test's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestSpoofedForwardedForIsIgnoredFromUntrustedPeers(t *testing.T) {

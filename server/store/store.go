@@ -28,7 +28,7 @@ type Store struct {
 	r   *gorm.DB // readers
 	log *slog.Logger
 
-	insertStmt *sql.Stmt // the writer's prepared report insert (used only by the writer goroutine)
+	insertStmts map[int]*sql.Stmt // the writer's prepared report inserts, by rows (used only by the writer goroutine)
 }
 
 // Open opens (creating if needed) the SQLite database at path and migrates it.
@@ -114,8 +114,8 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes every connection.
 func (s *Store) Close() error {
 	var errs []error
-	if s.insertStmt != nil {
-		errs = append(errs, s.insertStmt.Close())
+	for _, st := range s.insertStmts {
+		errs = append(errs, st.Close())
 	}
 	for _, g := range []*gorm.DB{s.r, s.w} {
 		if db, err := g.DB(); err == nil {

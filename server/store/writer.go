@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -161,12 +163,32 @@ func (w *Writer) Close(ctx context.Context) error {
 	}
 }
 
-const insertReportSQL = `INSERT INTO reports (service_id, problem, region, note, reporter_hash, counted, minute, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+// insertChunk is how many rows one INSERT statement carries (8 parameters
+// each, far below SQLite's limit of 32,766).
+const insertChunk = 64
 
-// insertReports inserts rows in one transaction. On SQLite it binds one
-// prepared statement per row (prepared once on the single writer
-// connection): GORM's batch builder costs more than SQLite itself here.
-// Other dialects take GORM's multi-row insert.
+// insertReportSQL is the multi-row insert of n reports.
+func insertReportSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO reports (service_id, problem, region, note, reporter_hash, counted, minute, created_at) VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?)")
+	}
+	return b.String()
+}
+
+// insertReports inserts rows in one transaction. On SQLite it sends them in
+// multi-row INSERTs of up to insertChunk rows, each statement prepared once
+// per size on the single writer connection: one cgo call and one statement
+// step per chunk instead of per row. GORM's batch builder costs more than
+// SQLite itself here. Other dialects take GORM's multi-row insert.
+//
+// IDs: the writer holds SQLite's only write lock for the whole transaction,
+// and SQLite gives each row of a multi-row INSERT the next rowid in order,
+// so a chunk's rows are last_insert_rowid()-n+1 … last_insert_rowid().
 func (s *Store) insertReports(rows []*models.Report) error {
 	// Background context on purpose: a batch serves many requests, and one
 	// of them going away must not abort the others' commit.
@@ -180,8 +202,9 @@ func (s *Store) insertReports(rows []*models.Report) error {
 	if err != nil {
 		return err
 	}
-	if s.insertStmt == nil {
-		if s.insertStmt, err = db.PrepareContext(ctx, insertReportSQL); err != nil {
+	// Prepare before BeginTx: the transaction holds the only connection.
+	for _, n := range []int{min(len(rows), insertChunk), len(rows) % insertChunk} {
+		if _, err := s.insertStmt(ctx, db, n); err != nil {
 			return err
 		}
 	}
@@ -189,19 +212,45 @@ func (s *Store) insertReports(rows []*models.Report) error {
 	if err != nil {
 		return err
 	}
-	stmt := tx.StmtContext(ctx, s.insertStmt)
-	for _, r := range rows {
-		res, err := stmt.ExecContext(ctx, r.ServiceID, r.Problem, r.Region, r.Note, r.ReporterHash, r.Counted, r.Minute, r.CreatedAt)
+	args := make([]any, 0, 8*insertChunk)
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), insertChunk)]
+		rows = rows[len(chunk):]
+		stmt := s.insertStmts[len(chunk)]
+		args = args[:0]
+		for _, r := range chunk {
+			args = append(args, r.ServiceID, r.Problem, r.Region, r.Note, r.ReporterHash, r.Counted, r.Minute, r.CreatedAt)
+		}
+		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
 		if err != nil {
 			_ = tx.Rollback()
 			return err
 		}
-		id, err := res.LastInsertId()
+		last, err := res.LastInsertId()
 		if err != nil {
 			_ = tx.Rollback()
 			return err
 		}
-		r.ID = uint64(id)
+		for i, r := range chunk {
+			r.ID = uint64(last - int64(len(chunk)-1-i))
+		}
 	}
 	return tx.Commit()
+}
+
+// insertStmt is the prepared insert of n rows (used only by the writer
+// goroutine, so the cache needs no lock).
+func (s *Store) insertStmt(ctx context.Context, db *sql.DB, n int) (*sql.Stmt, error) {
+	if st, ok := s.insertStmts[n]; ok || n == 0 {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, insertReportSQL(n))
+	if err != nil {
+		return nil, err
+	}
+	if s.insertStmts == nil {
+		s.insertStmts = make(map[int]*sql.Stmt)
+	}
+	s.insertStmts[n] = st
+	return st, nil
 }

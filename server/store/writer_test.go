@@ -2,6 +2,10 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"log/slog"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -13,17 +17,23 @@ import (
 func report(svc uint, i int, now time.Time) *models.Report {
 	return &models.Report{
 		ServiceID: svc, Problem: "login", Region: "KR", ReporterHash: "0123456789abcdef0123456789abcdef",
-		Counted: i%2 == 0, Minute: now.Unix() / 60 * 60, CreatedAt: now,
+		Counted: i%2 == 0, Minute: now.Unix() / 60 * 60, CreatedAt: now, Note: "report " + strconv.Itoa(i),
 	}
 }
 
 func TestWriterCommitsEveryAcknowledgedReport(t *testing.T) {
-	st := open(t)
+	path := filepath.Join(t.TempDir(), "outcry.db")
+	st, err := store.Open(context.Background(), path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
 	svc := service(t, st, "chatgpt")
-	w := st.NewWriter(store.WriterOptions{MaxBatch: 16})
+	// MaxBatch 100 > the 64-row INSERT chunk: batches of a full chunk plus a remainder.
+	w := st.NewWriter(store.WriterOptions{MaxBatch: 100})
 	now := time.Now().UTC()
 	var wg sync.WaitGroup
-	ids := make(chan uint64, 500)
+	ids := make(chan [2]uint64, 500) // id, index
 	for i := 0; i < 500; i++ {
 		wg.Go(func() {
 			r := report(svc.ID, i, now)
@@ -31,7 +41,7 @@ func TestWriterCommitsEveryAcknowledgedReport(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			ids <- r.ID
+			ids <- [2]uint64{r.ID, uint64(i)}
 		})
 	}
 	wg.Wait()
@@ -39,12 +49,23 @@ func TestWriterCommitsEveryAcknowledgedReport(t *testing.T) {
 	if err := w.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	seen := map[uint64]bool{}
-	for id := range ids {
+	for p := range ids {
+		id := p[0]
 		if id == 0 || seen[id] {
 			t.Fatalf("id %d zero or repeated", id)
 		}
 		seen[id] = true
+		// The acknowledged id is the row that holds this very report.
+		var note string
+		if err := db.QueryRow("SELECT note FROM reports WHERE id = ?", id).Scan(&note); err != nil || note != "report "+strconv.Itoa(int(p[1])) {
+			t.Fatalf("row %d holds %q (%v); want report %d", id, note, err, p[1])
+		}
 	}
 	if len(seen) != 500 {
 		t.Fatalf("%d acknowledged, want 500", len(seen))
