@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -138,5 +139,76 @@ func TestIncidentReachesWebhookEndToEnd(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if n := len(rcv.Requests()); n != 2 {
 		t.Errorf("the receiver got %d requests; want exactly opened and resolved", n)
+	}
+}
+
+// A receiver that is down while the app restarts still gets the event, once,
+// after the restart: the delivery waits in the database, not in memory.
+func TestWebhookSurvivesRestartWhileReceiverIsDown(t *testing.T) {
+	// Reserve a loopback port and leave it closed: the receiver is down.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	clock := servertest.NewClock(time.Now().UTC())
+	opts := func(o *server.Options) { o.Now = clock.Now }
+	env := servertest.Env(t)
+	app := servertest.StartEnv(t, env, opts)
+	app.CreateService(t, "acme")
+	r := app.Admin(t, "POST", "/api/v1/webhooks", map[string]any{"url": "http://" + addr + "/hook", "services": []string{"acme"}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
+	}
+	var created struct{ ID, Secret string }
+	r.JSON(t, &created)
+	r = app.Admin(t, "POST", "/api/v1/webhooks/"+created.ID+"/test", nil)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("test: %d %s", r.Status, r.Body)
+	}
+	var ping struct {
+		EventID string `json:"event_id"`
+	}
+	r.JSON(t, &ping)
+
+	type delivery struct {
+		Status   string `json:"status"`
+		Attempts int    `json:"attempts"`
+	}
+	deliveries := func(app *servertest.App) []delivery {
+		var log struct{ Items []delivery }
+		app.Admin(t, "GET", "/api/v1/webhooks/"+created.ID+"/deliveries", nil).JSON(t, &log)
+		return log.Items
+	}
+	eventually(t, "a failed first attempt", func() bool {
+		d := deliveries(app)
+		return len(d) == 1 && d[0].Status == "pending" && d[0].Attempts >= 1
+	})
+	if err := app.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The receiver comes up while the app is down; the app restarts on the
+	// same database and, once the retry is due, delivers the same event.
+	rl, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("the reserved port %s was taken meanwhile: %v", addr, err)
+	}
+	rcv := webhooktest.NewReceiverOn(t, rl)
+	app = servertest.StartEnv(t, env, opts)
+	clock.Add(time.Minute) // past the first retry's backoff
+	got := rcv.Wait(t, 1, 10*time.Second)
+	if err := webhooktest.Verify(created.Secret, got[0]); err != nil || got[0].Header.Get("webhook-id") != ping.EventID {
+		t.Errorf("after restart: signature %v, id %q; want %s", err, got[0].Header.Get("webhook-id"), ping.EventID)
+	}
+	eventually(t, "the delivery to succeed", func() bool {
+		d := deliveries(app)
+		return len(d) == 1 && d[0].Status == "succeeded"
+	})
+	time.Sleep(200 * time.Millisecond)
+	if n := len(rcv.Requests()); n != 1 {
+		t.Errorf("the receiver got %d requests; want the event exactly once", n)
 	}
 }

@@ -4,6 +4,7 @@ package webhooktest
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -32,8 +33,18 @@ type Receiver struct {
 
 // NewReceiver starts a receiver, closed when the test ends.
 func NewReceiver(tb testing.TB, answers ...int) *Receiver {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return NewReceiverOn(tb, ln, answers...)
+}
+
+// NewReceiverOn is NewReceiver on a listener of the test's choosing (a
+// receiver that comes up on an address given out earlier).
+func NewReceiverOn(tb testing.TB, ln net.Listener, answers ...int) *Receiver {
 	r := &Receiver{answers: answers}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		r.got = append(r.got, Request{At: time.Now(), Header: req.Header.Clone(), Body: body})
@@ -44,6 +55,9 @@ func NewReceiver(tb testing.TB, answers ...int) *Receiver {
 		r.mu.Unlock()
 		w.WriteHeader(code)
 	}))
+	r.Server.Listener.Close()
+	r.Server.Listener = ln
+	r.Server.Start()
 	tb.Cleanup(r.Close)
 	return r
 }
