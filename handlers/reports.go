@@ -58,51 +58,17 @@ func (h *Handler) postReport(c *gin.Context) {
 		h.reject(c, err)
 		return
 	}
-	if err := in.Validate(&svc); err != nil {
-		h.reject(c, err)
-		return
-	}
-	if in.Region == "" {
-		in.Region = models.UnknownRegion
-		if r, ok := models.NormalizeRegion(h.Region(addr)); ok {
-			in.Region = r
-		}
-	}
-	d, err := h.Limiter.Admit(c, models.Admission{
-		ServiceID: svc.ID, Reporter: reporter, Network: network,
-		Problem: in.Problem, Region: in.Region, At: now,
-	})
-	if err != nil {
-		h.reject(c, models.Wrap(models.CodeUnavailable, err, "cannot take reports right now; try again shortly"))
-		return
-	}
-	if !d.Allowed {
+	out, d, err := h.storeReport(c.Request.Context(), svc, in, addr, reporter, network, now)
+	switch {
+	case err == nil:
+	case models.ErrorCode(err) == models.CodeRateLimited:
 		h.rateLimited(c, d)
 		return
-	}
-	rep := &models.Report{
-		ServiceID: svc.ID, Problem: in.Problem, Region: in.Region, Note: in.Note,
-		ReporterHash: reporter, Counted: d.Counted,
-		Minute: now.Unix() / 60 * 60, CreatedAt: now.UTC(),
-	}
-	if err := h.Writer.Write(c, rep); err != nil {
+	default:
 		h.reject(c, err)
 		return
 	}
-	if h.Metrics != nil {
-		h.Metrics.Accepted.Inc()
-		if d.Counted {
-			h.Metrics.Counted.Inc()
-		}
-	}
 	setRateLimitHeaders(c, d)
-	out := ReportAccepted{
-		Accepted: true, Counted: d.Counted, ID: rep.ID, Service: svc.Slug,
-		Problem: rep.Problem, Region: rep.Region,
-	}
-	if st, ok := h.Status.Status(svc.Slug); ok {
-		out.Reports15m = st.Reports15m
-	}
 	c.JSON(http.StatusAccepted, out)
 }
 

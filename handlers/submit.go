@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,6 +22,13 @@ func (h *Handler) submitReport(ctx context.Context, svc models.Service, in model
 	if d, denied := h.Limiter.Denied(reporter, network, now); denied {
 		return ReportAccepted{}, d, rateLimitError(d)
 	}
+	return h.storeReport(ctx, svc, in, addr, reporter, network, now)
+}
+
+// storeReport is submitReport after the reporter is known and not in the
+// deny cache: validate, admit (limit, dedupe, count) and commit. The JSON
+// API calls it directly, so a cached denial costs it no body parsing.
+func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models.ReportInput, addr netip.Addr, reporter, network string, now time.Time) (ReportAccepted, models.Decision, error) {
 	if err := in.Validate(&svc); err != nil {
 		return ReportAccepted{}, models.Decision{}, err
 	}

@@ -35,9 +35,7 @@ func countRows(t *testing.T, path, q string) int {
 // eventually polls f until it is true or 5 s pass.
 func eventually(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	// Generous: on a loaded 2-core CI machine (-race, the browser tests
-	// beside it) a tick can take a while; a passing run never waits this long.
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for !f() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

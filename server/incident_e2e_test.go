@@ -47,7 +47,18 @@ func view(t *testing.T, app *servertest.App, slug string) serviceView {
 // through the HTTP API; a restart neither re-opens nor forgets it; quiet
 // resolves it, once.
 func TestBurstOpensIncidentThatSurvivesRestartAndResolves(t *testing.T) {
-	clock := servertest.NewClock(time.Now().UTC())
+	// The clock stands still while the burst arrives: at the first second of
+	// a minute (the bucket in progress has just begun), within the runner's
+	// grace for the minute before, and in the middle of a minute.
+	for _, into := range []time.Duration{300 * time.Millisecond, 1500 * time.Millisecond, 30 * time.Second} {
+		t.Run(into.String(), func(t *testing.T) {
+			burstOpensIncident(t, time.Now().UTC().Truncate(time.Minute).Add(into))
+		})
+	}
+}
+
+func burstOpensIncident(t *testing.T, at time.Time) {
+	clock := servertest.NewClock(at)
 	opts := func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now }
 	env := servertest.Env(t)
 	app := servertest.StartEnv(t, env, opts)

@@ -127,7 +127,17 @@ func (m *Model) decide(now time.Time, pending, bar float64) Decision {
 			bestEx, bestX, bestMu = bx-bmu, bx, bmu
 		}
 	}
-	if pendSecs := nowU - m.last; pendSecs > 0 && pendSecs < int64(m.bucketSecs) {
+	// The bucket in progress counts from its first report. Within the first
+	// second of a bucket (now and last share a Unix second) it is taken as
+	// one second long. It may also be up to two buckets long: the live runner
+	// waits a moment (its grace) before it calls a bucket complete, and
+	// meanwhile hands over the bucket before and the new one as one pending
+	// span. Either way, reports that arrived there are not ignored.
+	pendSecs := nowU - m.last
+	if pendSecs == 0 && pending > 0 && !now.Before(time.Unix(m.last, 0)) {
+		pendSecs = 1
+	}
+	if pendSecs > 0 && pendSecs < 2*int64(m.bucketSecs) {
 		pmu := 0.0
 		if ready {
 			pmu = lev * m.expectShape(m.last, pendSecs, m.shift)

@@ -102,6 +102,35 @@ func TestDetector(t *testing.T) {
 	}
 }
 
+// A burst that lands in the first seconds of a minute is judged at once:
+// the live runner may tick while the clock still reads hh:mm:00.x, and
+// until its grace has passed it hands over the minute before as pending too.
+func TestPendingBucketCountsFromItsFirstSecond(t *testing.T) {
+	p := DefaultParams()
+	m := NewModel(p)
+	start := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	for i := 0; i < 10; i++ {
+		m.Observe(start.Add(time.Duration(i)*time.Minute), time.Minute, 0)
+	}
+	boundary := start.Add(10 * time.Minute)
+	d := m.Decide(boundary.Add(100*time.Millisecond), 150)
+	if d.Level != models.LevelOutage || !d.Cold || d.Actual != 150 {
+		t.Fatalf("150 reporters 0.1 s into a minute: %+v; want a cold-start outage", d)
+	}
+	if d := m.Decide(boundary.Add(100*time.Millisecond), 0); d.Level != models.LevelOK || d.Actual != 0 {
+		t.Fatalf("nothing pending: %+v; want ok", d)
+	}
+	// Within the runner's grace the minute before is not complete yet: the
+	// pending span is that minute and 1.5 s of the next, and still counts.
+	m = NewModel(p)
+	for i := 0; i < 9; i++ {
+		m.Observe(start.Add(time.Duration(i)*time.Minute), time.Minute, 0)
+	}
+	if d := m.Decide(boundary.Add(1500*time.Millisecond), 150); d.Level != models.LevelOutage || d.Actual != 150 {
+		t.Fatalf("150 reporters pending over 61.5 s: %+v; want a cold-start outage", d)
+	}
+}
+
 func TestColdStart(t *testing.T) {
 	for _, c := range []struct {
 		name      string
