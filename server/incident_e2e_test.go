@@ -118,3 +118,41 @@ func burstOpensIncident(t *testing.T, at time.Time) {
 		t.Errorf("incident list %+v", list)
 	}
 }
+
+// An incident whose peak grew early is announced as updated once, ten
+// minutes after subscribers last heard, even though the peak has held
+// still since: growth is news when the rate limit allows, not only in the
+// tick it happened.
+func TestHeldPeakIsAnnouncedOnceAfterTheUpdateInterval(t *testing.T) {
+	clock := servertest.NewClock(time.Now().UTC().Truncate(time.Minute).Add(20 * time.Second))
+	app := servertest.Start(t, nil, func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now })
+	app.CreateService(t, "chatgpt", "login", "app")
+	updated := func() int {
+		return countRows(t, app.DBPath, "SELECT COUNT(*) FROM events WHERE type = 'incident.updated'")
+	}
+
+	burst(t, app, "chatgpt", 120, 0, "US")
+	eventually(t, "an incident to open", func() bool { return view(t, app, "chatgpt").Incident != nil })
+	clock.Add(time.Minute)
+	burst(t, app, "chatgpt", 300, 1000, "US") // the peak grows well past 1.5x within a minute
+	eventually(t, "the peak to grow", func() bool {
+		inc := view(t, app, "chatgpt").Incident
+		return inc != nil && inc.Actual >= 300
+	})
+	time.Sleep(100 * time.Millisecond)
+	if n := updated(); n != 0 {
+		t.Fatalf("%d incident.updated events within the first minutes; want none yet (rate limit)", n)
+	}
+	for i := 0; i < 10; i++ { // ten quiet minutes: the incident stays open, the peak holds
+		clock.Add(time.Minute)
+		time.Sleep(40 * time.Millisecond)
+	}
+	eventually(t, "incident.updated", func() bool { return updated() == 1 })
+	time.Sleep(200 * time.Millisecond)
+	if n := updated(); n != 1 {
+		t.Errorf("%d incident.updated events; want exactly one", n)
+	}
+	if n := countRows(t, app.DBPath, "SELECT COUNT(*) FROM incidents WHERE resolved_at IS NULL"); n != 1 {
+		t.Errorf("%d open incidents; want the one", n)
+	}
+}

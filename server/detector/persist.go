@@ -3,6 +3,7 @@ package detector
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/outcry/outcry/models"
@@ -23,21 +24,24 @@ const (
 // announced change was committed.
 func (r *Runner) step(ctx context.Context, tr *tracked, scope string, s *Series, d Decision, now time.Time) bool {
 	ev := s.Step(d, r.Params)
-	if ev != EventNone {
-		inc := s.Incident()
+	inc := s.Incident()
+	// Growth is announced once updateEvery has passed since subscribers last
+	// heard, whether or not the peak moved in this very tick: a peak reached
+	// early and held is still news ten minutes later.
+	grown := (ev == EventUpdated || ev == EventNone) && inc != nil && inc.Open() && inc.ID != 0 &&
+		inc.Peak >= updateGrowth*max(inc.NotifiedPeak, 1) && now.Sub(inc.NotifiedAt) >= updateEvery
+	if ev != EventNone || grown {
 		p := tr.unsaved[scope]
 		p.inc = inc
-		switch ev {
-		case EventOpened:
+		switch {
+		case ev == EventOpened:
 			p.events = append(p.events, models.EventIncidentOpened)
-		case EventEscalated:
+		case ev == EventEscalated:
 			p.events = append(p.events, models.EventIncidentUpdated)
-		case EventResolved:
+		case ev == EventResolved:
 			p.events = append(p.events, models.EventIncidentResolved)
-		case EventUpdated:
-			if inc.ID != 0 && inc.Peak >= updateGrowth*max(inc.NotifiedPeak, 1) && now.Sub(inc.NotifiedAt) >= updateEvery {
-				p.events = append(p.events, models.EventIncidentUpdated)
-			}
+		case grown && !slices.Contains(p.events, models.EventIncidentUpdated):
+			p.events = append(p.events, models.EventIncidentUpdated)
 		}
 		tr.unsaved[scope] = p
 	}
