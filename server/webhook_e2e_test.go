@@ -37,17 +37,10 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		t.Errorf("list without the admin token: %d; want 401", r.Status)
 	}
 
-	r = app.Admin(t, "POST", "/api/v1/webhooks/"+created.ID+"/test", nil)
-	if r.Status != http.StatusAccepted {
-		t.Fatalf("test: %d %s", r.Status, r.Body)
-	}
-	var ping struct {
-		EventID string `json:"event_id"`
-	}
-	r.JSON(t, &ping)
+	ping := sendPing(t, app, created.ID)
 	got := rcv.Wait(t, 1, 5*time.Second)[0]
-	if err := webhooktest.Verify(created.Secret, got); err != nil || got.Header.Get("webhook-id") != ping.EventID {
-		t.Errorf("ping %s: signature %v, id %q; want %s", got.Body, err, got.Header.Get("webhook-id"), ping.EventID)
+	if err := webhooktest.Verify(created.Secret, got); err != nil || got.Header.Get("webhook-id") != ping {
+		t.Errorf("ping %s: signature %v, id %q; want %s", got.Body, err, got.Header.Get("webhook-id"), ping)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	var log struct {
@@ -164,14 +157,7 @@ func TestWebhookSurvivesRestartWhileReceiverIsDown(t *testing.T) {
 	}
 	var created struct{ ID, Secret string }
 	r.JSON(t, &created)
-	r = app.Admin(t, "POST", "/api/v1/webhooks/"+created.ID+"/test", nil)
-	if r.Status != http.StatusAccepted {
-		t.Fatalf("test: %d %s", r.Status, r.Body)
-	}
-	var ping struct {
-		EventID string `json:"event_id"`
-	}
-	r.JSON(t, &ping)
+	ping := sendPing(t, app, created.ID)
 
 	type delivery struct {
 		Status   string `json:"status"`
@@ -200,8 +186,8 @@ func TestWebhookSurvivesRestartWhileReceiverIsDown(t *testing.T) {
 	app = servertest.StartEnv(t, env, opts)
 	clock.Add(time.Minute) // past the first retry's backoff
 	got := rcv.Wait(t, 1, 10*time.Second)
-	if err := webhooktest.Verify(created.Secret, got[0]); err != nil || got[0].Header.Get("webhook-id") != ping.EventID {
-		t.Errorf("after restart: signature %v, id %q; want %s", err, got[0].Header.Get("webhook-id"), ping.EventID)
+	if err := webhooktest.Verify(created.Secret, got[0]); err != nil || got[0].Header.Get("webhook-id") != ping {
+		t.Errorf("after restart: signature %v, id %q; want %s", err, got[0].Header.Get("webhook-id"), ping)
 	}
 	eventually(t, "the delivery to succeed", func() bool {
 		d := deliveries(app)
@@ -211,4 +197,18 @@ func TestWebhookSurvivesRestartWhileReceiverIsDown(t *testing.T) {
 	if n := len(rcv.Requests()); n != 1 {
 		t.Errorf("the receiver got %d requests; want the event exactly once", n)
 	}
+}
+
+// sendPing asks for a test ping to subscription id and returns its event id.
+func sendPing(t *testing.T, app *servertest.App, id string) string {
+	t.Helper()
+	r := app.Admin(t, "POST", "/api/v1/webhooks/"+id+"/test", nil)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("test: %d %s", r.Status, r.Body)
+	}
+	var ping struct {
+		EventID string `json:"event_id"`
+	}
+	r.JSON(t, &ping)
+	return ping.EventID
 }
