@@ -70,7 +70,7 @@ func (h *Handler) observe(ids *requestIDs) gin.HandlerFunc {
 			id = ids.next()
 		}
 		c.Set(requestIDKey, id)
-		c.Header("X-Request-ID", id)
+		c.Writer.Header()["X-Request-Id"] = []string{id}
 		c.Next()
 		took := time.Since(start)
 		route := c.FullPath()
@@ -159,8 +159,9 @@ func (h *Handler) admin() gin.HandlerFunc {
 // the embeddable widget runs on other people's sites.
 func cors(c *gin.Context) {
 	h := c.Writer.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Expose-Headers", "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, ETag")
+	// Canonical keys, set directly: this runs on every report, a flood too.
+	h["Access-Control-Allow-Origin"] = []string{"*"}
+	h["Access-Control-Expose-Headers"] = []string{"Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, ETag"}
 	if c.Request.Method == http.MethodOptions {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Content-Type")

@@ -81,8 +81,8 @@ func (h *Handler) reject(c *gin.Context, err error) {
 
 func (h *Handler) rateLimited(c *gin.Context, d models.Decision) {
 	setRateLimitHeaders(c, d)
-	c.Header("Retry-After", strconv.Itoa(ceilSeconds(d.RetryAfter)))
-	h.reject(c, models.Errorf(models.CodeRateLimited, "too many reports from your network; try again in %d s", ceilSeconds(d.RetryAfter)))
+	c.Writer.Header()["Retry-After"] = []string{strconv.Itoa(ceilSeconds(d.RetryAfter))}
+	h.reject(c, rateLimitError(d))
 }
 
 func setRateLimitHeaders(c *gin.Context, d models.Decision) {

@@ -72,8 +72,11 @@ func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models
 	return out, d, nil
 }
 
+// rateLimitError is the refusal of a rate-limited report (built without fmt:
+// a flood makes one per request).
 func rateLimitError(d models.Decision) error {
-	return models.Errorf(models.CodeRateLimited, "too many reports from your network; try again in %d s", ceilSeconds(d.RetryAfter))
+	return &models.Error{Code: models.CodeRateLimited,
+		Message: "too many reports from your network; try again in " + strconv.Itoa(ceilSeconds(d.RetryAfter)) + " s"}
 }
 
 // reportForm takes the report form without JavaScript: a form POST that
