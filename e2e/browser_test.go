@@ -101,6 +101,7 @@ func TestBrowser(t *testing.T) {
 			if (hosts.length < 2) return false;
 			const r = hosts[0].shadowRoot, id = hosts[1].shadowRoot;
 			if (!r || !id || !r.querySelector('.r') || r.querySelector('.r').hidden) return false;
+			if (id.querySelector('.w').classList.contains('unknown')) return false; // its own status not in yet
 			return {name: r.querySelector('b').textContent, status: r.querySelector('.st').textContent,
 				id: id.querySelector('.st').textContent, after: hosts[0].previousElementSibling.tagName,
 				color: getComputedStyle(r.querySelector('.st')).color, hidden: getComputedStyle(r.querySelector('.w')).display};
