@@ -47,12 +47,17 @@ func view(t *testing.T, app *servertest.App, slug string) serviceView {
 // through the HTTP API; a restart neither re-opens nor forgets it; quiet
 // resolves it, once.
 func TestBurstOpensIncidentThatSurvivesRestartAndResolves(t *testing.T) {
-	// The clock stands still while the burst arrives: at the first second of
-	// a minute (the bucket in progress has just begun), within the runner's
-	// grace for the minute before, and in the middle of a minute.
-	for _, into := range []time.Duration{300 * time.Millisecond, 1500 * time.Millisecond, 30 * time.Second} {
+	// The clock stands still while the burst arrives, at moments into a
+	// 15-minute bucket that once went wrong: its first second, within the
+	// runner's grace for the minute before, its first minute (when a new
+	// service had no complete minute yet), a later minute's first seconds,
+	// and the middle.
+	for _, into := range []time.Duration{
+		300 * time.Millisecond, 1500 * time.Millisecond, 30 * time.Second,
+		time.Minute + 1500*time.Millisecond, 7*time.Minute + 30*time.Second,
+	} {
 		t.Run(into.String(), func(t *testing.T) {
-			burstOpensIncident(t, time.Now().UTC().Truncate(time.Minute).Add(into))
+			burstOpensIncident(t, time.Now().UTC().Truncate(15*time.Minute).Add(into))
 		})
 	}
 }

@@ -143,6 +143,13 @@ func (r *Runner) seed(ctx context.Context, services []models.Service, now time.T
 		}
 		start = max(start, end.Add(-seedSpan).Unix())
 		if start >= end.Unix() {
+			// Nothing to learn from yet (a service created in this very
+			// bucket): start the series with an empty minute just before it,
+			// so the cold-start rule can judge the minutes that follow even
+			// before the first of them is complete. Without it a burst in
+			// the first minute of a bucket went unjudged for the service,
+			// and a region (which starts the same way) alarmed alone.
+			tr.global.Advance(end.Add(-time.Minute), time.Minute, 0)
 			continue
 		}
 		var global map[int64]float64
