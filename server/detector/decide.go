@@ -134,7 +134,7 @@ func (m *Model) decide(now time.Time, pending, bar float64) Decision {
 	// meanwhile hands over the bucket before and the new one as one pending
 	// span. Either way, reports that arrived there are not ignored.
 	pendSecs := nowU - m.last
-	if pendSecs == 0 && pending > 0 && !now.Before(time.Unix(m.last, 0)) {
+	if pendSecs == 0 && pending > 0 {
 		pendSecs = 1
 	}
 	if pendSecs > 0 && pendSecs < 2*int64(m.bucketSecs) {

@@ -12,12 +12,21 @@ import (
 
 func open(t testing.TB) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "outcry.db"), slog.New(slog.DiscardHandler))
+	st, _ := openAt(t)
+	return st
+}
+
+// openAt opens a store on a fresh file and also returns its path, for tests
+// that read the file directly.
+func openAt(t testing.TB) (*store.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "outcry.db")
+	st, err := store.Open(context.Background(), path, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	return st
+	return st, path
 }
 
 func service(t testing.TB, st *store.Store, slug string) models.Service {

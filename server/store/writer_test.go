@@ -3,8 +3,6 @@ package store_test
 import (
 	"context"
 	"database/sql"
-	"log/slog"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -22,12 +20,7 @@ func report(svc uint, i int, now time.Time) *models.Report {
 }
 
 func TestWriterCommitsEveryAcknowledgedReport(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "outcry.db")
-	st, err := store.Open(context.Background(), path, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st, path := openAt(t)
 	svc := service(t, st, "chatgpt")
 	// MaxBatch 100 > the 64-row INSERT chunk: batches of a full chunk plus a remainder.
 	w := st.NewWriter(store.WriterOptions{MaxBatch: 100})
