@@ -63,11 +63,10 @@ type Model struct {
 	suspectAt      int64
 	spent          bool
 
-	// overdispersion: decayed sums of excess variance and squared means at
-	// bucket scale (b), at 15-minute scale (q) and at hour scale (h).
-	dispBA, dispBB, dispQA, dispQB float64
-	dispHA, dispHB                 float64
-	bucketSecs                     int32
+	// overdispersion at bucket, 15-minute and hour scale, and what a
+	// deferral (Params.Suspect*) keeps aside for each
+	disp, dispDef [dispScales]dispSums
+	bucketSecs    int32
 
 	// the clock hour of whole 15-minute slots being accumulated for the
 	// hour-scale dispersion
@@ -78,9 +77,9 @@ type Model struct {
 	accSlot           int64
 	accX, accMu, accN float64
 
-	// daily-cycle alignment (slots) and the errors of the three candidates
-	shift    int16
-	shiftErr [3]float32
+	// daily-cycle alignment (slots) and the evidence for its neighbours
+	shift int16
+	align alignFit
 
 	// the series' own tail: the largest evidence (significance, before
 	// any bar) seen on each of the last UTC days, and the bar it sets
@@ -229,9 +228,7 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 			r := count - mu
 			lim := m.p.DispersionClip * math.Sqrt(mu+m.dispersion(float64(secs)/60)*mu*mu+1)
 			r = math.Max(-lim, math.Min(lim, r))
-			dec := math.Exp(-float64(secs) / m.p.DispersionTau.Seconds())
-			m.dispBA = dec*m.dispBA + r*r - mu
-			m.dispBB = dec*m.dispBB + mu*mu
+			m.learnDisp(dispBucket, math.Exp(-float64(secs)/m.p.DispersionTau.Seconds()), r*r-mu, mu*mu)
 		}
 
 		dl := math.Exp(-float64(secs) / m.p.LevelTau.Seconds())
@@ -264,6 +261,7 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 func (m *Model) deferFrom(u int64, suspect bool) {
 	if m.hold || m.p.SuspectHold <= 0 {
 		m.defNum, m.defDen, m.defFrom, m.spent = 0, 0, 0, false
+		m.dispDef = [dispScales]dispSums{}
 		return
 	}
 	if suspect {
@@ -284,6 +282,11 @@ func (m *Model) deferUntil(u int64) {
 		m.levNum += m.defNum
 		m.levDen += m.defDen
 		m.defNum, m.defDen, m.defFrom = 0, 0, 0
+		for k := range m.disp {
+			m.disp[k].excess += m.dispDef[k].excess
+			m.disp[k].meanSq += m.dispDef[k].meanSq
+		}
+		m.dispDef = [dispScales]dispSums{}
 		m.spent = !calm
 	} else if m.spent && calm {
 		m.spent = false
@@ -381,9 +384,7 @@ func (m *Model) closeSlot() {
 		r := x - mu
 		lim := m.p.DispersionClip * math.Sqrt(mu+m.dispersion(15)*mu*mu+1)
 		r = math.Max(-lim, math.Min(lim, r))
-		dec := math.Exp(-float64(slotSecs) / m.p.DispersionTau.Seconds())
-		m.dispQA = dec*m.dispQA + r*r - mu
-		m.dispQB = dec*m.dispQB + mu*mu
+		m.learnDisp(dispQuarter, math.Exp(-float64(slotSecs)/m.p.DispersionTau.Seconds()), r*r-mu, mu*mu)
 		m.checkShift(s, x, u)
 		m.hourSlot(s, x, mu)
 	} else {
@@ -421,35 +422,86 @@ func (m *Model) hourSlot(s int64, x, mu float64) {
 	r := x - mu
 	lim := m.p.DispersionClip * math.Sqrt(mu+m.dispersion(60)*mu*mu+1)
 	r = math.Max(-lim, math.Min(lim, r))
-	dec := math.Exp(-3600 / m.p.DispersionTau.Seconds())
-	m.dispHA = dec*m.dispHA + r*r - mu
-	m.dispHB = dec*m.dispHB + mu*mu
+	m.learnDisp(dispHour, math.Exp(-3600/m.p.DispersionTau.Seconds()), r*r-mu, mu*mu)
 }
 
-// checkShift compares how well the current alignment and its ±1 h
-// neighbours explain the last hours; when a neighbour is clearly better
-// (a daylight-saving change, a moved routine) the profile is re-aligned.
+// checkShift weighs the evidence that the daily cycle has moved by an hour
+// (a daylight-saving change, a moved routine) and re-aligns the profile
+// when it is strong. Each alignment (current, -1 h, +1 h) is fitted to the
+// recent slots in square-root space with its own scale, so the level, which
+// follows a misalignment locally, does not hide it: the residual of the
+// best-scaled fit is compared, and a neighbour wins only when its residual
+// is lower by Params.ShiftZ standard errors. The error of the residual
+// difference is that of the count noise (variance of a square-root count,
+// measured from the residual itself, at least the Poisson 1/4) acting on
+// the difference between the two alignments' profiles. On a noisy series
+// the alignments differ by less than the noise, so nothing moves.
 func (m *Model) checkShift(s int64, x float64, u int64) {
 	if m.weeks(u) < 1 {
 		return
 	}
-	lev := m.Level()
-	dec := float32(math.Exp(-float64(slotSecs) / m.p.ShiftTau.Seconds()))
-	for i, d := range [3]int16{-4, 0, 4} {
-		e := lev * m.slotRate(s, m.shift+d, u) * 15
-		diff := math.Sqrt(x) - math.Sqrt(e)
-		m.shiftErr[i] = dec*m.shiftErr[i] + float32(diff*diff)
+	var e [3]float64
+	for i, d := range alignCandidates {
+		e[i] = math.Sqrt(m.slotRate(s, m.shift+d, u) * slotSecs / 60)
 	}
-	best := 1
-	for i := 0; i < 3; i += 2 {
-		if m.shiftErr[i] < m.shiftErr[best]*float32(m.p.ShiftGain) {
-			best = i
+	f := &m.align
+	f.add(math.Exp(-float64(slotSecs)/m.p.ShiftTau.Seconds()), math.Sqrt(x), e)
+	if f.n < alignMinSlots || f.ee[1] <= 0 {
+		return
+	}
+	r0, c := f.residual(1), f.xe[1]/f.ee[1]
+	best, bestZ := 1, m.p.ShiftZ
+	for _, i := range [2]int{0, 2} {
+		if f.ee[i] <= 0 {
+			continue
+		}
+		ri := f.residual(i)
+		noise := math.Max(0.25, math.Min(r0, ri)/f.n)
+		sd := 2 * math.Sqrt(noise*c*c*f.dd[i/2])
+		if z := (r0 - ri) / math.Max(sd, 1e-9); z > bestZ {
+			best, bestZ = i, z
 		}
 	}
-	if best != 1 && m.shiftErr[1] > float32(m.p.ShiftMinErr) {
-		m.shift += int16(best-1) * 4
-		m.shiftErr = [3]float32{}
+	if best != 1 {
+		m.shift += alignCandidates[best]
+		m.align = alignFit{}
 	}
+}
+
+// alignCandidates are the alignments checkShift compares, in slots:
+// an hour earlier, as now, an hour later.
+var alignCandidates = [3]int16{-4, 0, 4}
+
+// alignMinSlots is how many slots (of decayed weight) the alignment check
+// needs before it judges: six hours.
+const alignMinSlots = 24
+
+// alignFit holds decayed sums, over slots, of the square-root count x and
+// each candidate's square-root expectation e_i: n, Σx², Σx·e_i, Σe_i² and,
+// for the two neighbours, Σ(e_i - e_current)².
+type alignFit struct {
+	n, xx  float64
+	xe, ee [3]float64
+	dd     [2]float64
+}
+
+func (f *alignFit) add(dec, x float64, e [3]float64) {
+	f.n = dec*f.n + 1
+	f.xx = dec*f.xx + x*x
+	for i := range e {
+		f.xe[i] = dec*f.xe[i] + x*e[i]
+		f.ee[i] = dec*f.ee[i] + e[i]*e[i]
+	}
+	for j, i := range [2]int{0, 2} {
+		d := e[i] - e[1]
+		f.dd[j] = dec*f.dd[j] + d*d
+	}
+}
+
+// residual is the sum of squares left when candidate i, scaled as well as
+// it can be, explains the square-root counts.
+func (f *alignFit) residual(i int) float64 {
+	return f.xx - f.xe[i]*f.xe[i]/f.ee[i]
 }
 
 // push appends a bucket to the recent ring.
@@ -457,6 +509,35 @@ func (m *Model) push(u, secs int64, x, mu float64) {
 	m.ring[m.head] = bucket{start: int32(u - m.base), secs: int32(secs), x: float32(x), mu: float32(mu)}
 	m.head = (m.head + 1) % ringSize
 	m.n = min(m.n+1, ringSize)
+}
+
+// The scales at which overdispersion is measured.
+const (
+	dispBucket = iota
+	dispQuarter
+	dispHour
+	dispScales
+)
+
+// dispSums are the decayed sums of one scale's overdispersion estimate:
+// the excess of squared residuals over the mean, and the squared means.
+type dispSums struct{ excess, meanSq float64 }
+
+// learnDisp decays scale k's sums by dec and adds one residual's excess
+// and squared mean, or keeps them aside while level learning is deferred:
+// an excursion that may be an outage must not teach what noise looks like
+// either.
+func (m *Model) learnDisp(k int, dec, excess, meanSq float64) {
+	d, def := &m.disp[k], &m.dispDef[k]
+	d.excess, d.meanSq = dec*d.excess, dec*d.meanSq
+	def.excess, def.meanSq = dec*def.excess, dec*def.meanSq
+	if m.defFrom != 0 {
+		def.excess += excess
+		def.meanSq += meanSq
+		return
+	}
+	d.excess += excess
+	d.meanSq += meanSq
 }
 
 // dispersionPriorWeight is the weight (in squared expected counts) of
@@ -470,18 +551,19 @@ const dispersionPriorWeight = 25
 // hour scale, floored at Params.MinDispersion.
 func (m *Model) dispersion(w float64) float64 {
 	floor, prior, w0 := m.p.MinDispersion, m.p.PriorDispersion, float64(dispersionPriorWeight)
-	q := math.Max(0, (m.dispQA+prior*w0)/(m.dispQB+w0))
+	est := func(k int) float64 { return math.Max(0, (m.disp[k].excess+prior*w0)/(m.disp[k].meanSq+w0)) }
+	q := est(dispQuarter)
 	if w > 15 {
 		// The error an hour sees was measured: part of the 15-minute
 		// error (profile noise per slot, short swings) averages out.
-		h := math.Max(0, (m.dispHA+prior*w0)/(m.dispHB+w0))
+		h := est(dispHour)
 		phi := h + (q-h)*(1/w-1.0/60)/(1.0/15-1.0/60)
 		return math.Max(floor, math.Min(phi, math.Max(q, h)))
 	}
 	b := q
 	bm := float64(m.bucketSecs) / 60
 	if bm < 15 {
-		b = math.Max(0, (m.dispBA+prior*w0)/(m.dispBB+w0))
+		b = est(dispBucket)
 	}
 	s2, g := q, 0.0
 	if bm < 15 && b > q {

@@ -60,3 +60,37 @@ func TestDeferredLevel(t *testing.T) {
 		})
 	}
 }
+
+// While level learning is deferred, the overdispersion is not learned from
+// the excursion either: a rise that may be an outage must not make the
+// noise look bigger. The first minutes of a rise, before it looks suspect,
+// still count, so deferral keeps most of it out, not all.
+func TestDeferredDispersion(t *testing.T) {
+	grow := func(hold time.Duration) float64 {
+		p := DefaultParams()
+		p.SuspectHold = hold
+		s := newSim(p, 5)
+		base := usual(2)
+		s.seed(14*24*time.Hour, base)
+		s.run(13*time.Hour, 1, base)
+		before := s.m.dispersion(15)
+		start := s.now
+		s.run(45*time.Minute, 1, func(t time.Time) float64 {
+			if t.Sub(start) < 45*time.Minute {
+				return 2.2 * base(t)
+			}
+			return base(t)
+		})
+		if n := s.count(EventOpened); n != 0 {
+			t.Fatalf("SuspectHold %s: %d incidents opened; the rise must stay below one", hold, n)
+		}
+		return s.m.dispersion(15)/before - 1
+	}
+	deferred, learned := grow(time.Hour), grow(0)
+	if learned < 0.3 {
+		t.Fatalf("learned at once, the 15-minute dispersion grew only %+.0f%%; the test no longer tells the two apart", 100*learned)
+	}
+	if deferred > learned/2 {
+		t.Errorf("deferred, the 15-minute dispersion grew %+.0f%% during the rise; learned at once %+.0f%%: want at most half", 100*deferred, 100*learned)
+	}
+}

@@ -74,8 +74,7 @@ type Params struct {
 	RateFloor       float64       // reports per minute never expected below this
 	GapMean         float64       // a zero bucket expected above this is an ingest gap
 	ShiftTau        time.Duration // memory of the daily-cycle alignment check
-	ShiftGain       float64       // a ±1 h alignment must have error below this fraction
-	ShiftMinErr     float64       // ... and the current one at least this much error
+	ShiftZ          float64       // a ±1 h alignment must fit better by this many standard errors
 }
 
 // DefaultParams are the defaults used live and by `outcry detect`.
@@ -120,8 +119,7 @@ func DefaultParams() Params {
 		PriorDispersion: 0.1,
 		RateFloor:       1.0 / 1440,
 		GapMean:         10,
-		ShiftTau:        6 * time.Hour,
-		ShiftGain:       0.6,
-		ShiftMinErr:     2,
+		ShiftTau:        24 * time.Hour,
+		ShiftZ:          4,
 	}
 }

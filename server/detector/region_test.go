@@ -103,3 +103,38 @@ func TestDaylightSavingShift(t *testing.T) {
 		}
 	}
 }
+
+// TestAlignmentFollowsAMovedCycle: on a busy series whose whole daily cycle
+// moves an hour, the profile is re-aligned by that hour, in the right
+// direction, within three days; on an unmoved cycle, busy or so quiet that
+// an hour's shift is lost in the noise, it never moves.
+func TestAlignmentFollowsAMovedCycle(t *testing.T) {
+	for _, c := range []struct {
+		peak  float64
+		shift time.Duration
+		days  int
+		want  int16 // Model.shift afterwards, in 15-minute slots
+	}{
+		{300, time.Hour, 3, 4},
+		{300, -time.Hour, 3, -4},
+		{300, 0, 7, 0},
+		{3, 0, 7, 0},
+	} {
+		s := newSim(DefaultParams(), 11)
+		s.seed(14*24*time.Hour, usual(c.peak))
+		var moved []int16
+		for h := 0; h < 24*c.days; h++ {
+			s.run(time.Hour, 1, func(t time.Time) float64 { return c.peak * daily(t, 10, c.shift) })
+			if n := len(moved); n == 0 || moved[n-1] != s.m.shift {
+				moved = append(moved, s.m.shift)
+			}
+		}
+		if want := []int16{0, c.want}; c.want == 0 && (len(moved) != 1 || moved[0] != 0) ||
+			c.want != 0 && (len(moved) != 2 || moved[0] != want[0] || moved[1] != want[1]) {
+			t.Errorf("peak %g/min, cycle moved %s: alignments %v, want 0 then %d", c.peak, c.shift, moved, c.want)
+		}
+		if n := s.count(EventOpened); n != 0 {
+			t.Errorf("peak %g/min, cycle moved %s: %d incidents opened", c.peak, c.shift, n)
+		}
+	}
+}
