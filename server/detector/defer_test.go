@@ -77,7 +77,7 @@ func TestDeferredDispersion(t *testing.T) {
 		start := s.now
 		s.run(45*time.Minute, 1, func(t time.Time) float64 {
 			if t.Sub(start) < 45*time.Minute {
-				return 2.2 * base(t)
+				return 2.0 * base(t)
 			}
 			return base(t)
 		})

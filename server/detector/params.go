@@ -84,7 +84,7 @@ func DefaultParams() Params {
 		ColdStartWindow: 5 * time.Minute,
 		MinHistory:      24 * time.Hour,
 
-		Windows: []time.Duration{2 * time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour},
+		Windows: []time.Duration{2 * time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour},
 
 		WarnSignificance:   5,
 		WarnRatio:          1.5,
