@@ -451,13 +451,13 @@ func (m *Model) checkShift(s int64, x float64, u int64) {
 	}
 	r0, c := f.residual(1), f.xe[1]/f.ee[1]
 	best, bestZ := 1, m.p.ShiftZ
-	for _, i := range [2]int{0, 2} {
+	for j, i := range alignNeighbours {
 		if f.ee[i] <= 0 {
 			continue
 		}
 		ri := f.residual(i)
 		noise := math.Max(0.25, math.Min(r0, ri)/f.n)
-		sd := 2 * math.Sqrt(noise*c*c*f.dd[i/2])
+		sd := 2 * math.Sqrt(noise*c*c*f.dd[j])
 		if z := (r0 - ri) / math.Max(sd, 1e-9); z > bestZ {
 			best, bestZ = i, z
 		}
@@ -471,6 +471,10 @@ func (m *Model) checkShift(s int64, x float64, u int64) {
 // alignCandidates are the alignments checkShift compares, in slots:
 // an hour earlier, as now, an hour later.
 var alignCandidates = [3]int16{-4, 0, 4}
+
+// alignNeighbours are the indices in alignCandidates of the two neighbours
+// of the current alignment (index 1), in the order alignFit.dd keeps them.
+var alignNeighbours = [2]int{0, 2}
 
 // alignMinSlots is how many slots (of decayed weight) the alignment check
 // needs before it judges: six hours.
@@ -492,7 +496,7 @@ func (f *alignFit) add(dec, x float64, e [3]float64) {
 		f.xe[i] = dec*f.xe[i] + x*e[i]
 		f.ee[i] = dec*f.ee[i] + e[i]*e[i]
 	}
-	for j, i := range [2]int{0, 2} {
+	for j, i := range alignNeighbours {
 		d := e[i] - e[1]
 		f.dd[j] = dec*f.dd[j] + d*d
 	}
