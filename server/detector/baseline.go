@@ -27,11 +27,12 @@ const (
 )
 
 // bucket is one observed bucket in the recent ring. start is unix seconds
-// relative to Model.base; mu is what the model expected before seeing x.
+// relative to Model.base; mu is what the model expected before seeing x, and
+// lev the level it expected with (mu/lev is the profile's shape there).
 type bucket struct {
-	start int32
-	secs  int32
-	x, mu float32
+	start      int32
+	secs       int32
+	x, mu, lev float32
 }
 
 // Model is the online baseline of one series (a service, or one region of
@@ -69,13 +70,14 @@ type Model struct {
 	bucketSecs    int32
 
 	// the clock hour of whole 15-minute slots being accumulated for the
-	// hour-scale dispersion
-	hourX, hourMu float64
-	hourN         int8
+	// hour-scale dispersion: reports, profile shape, and the level at the
+	// start of the hour (the expectation a window starting there uses)
+	hourX, hourShape, hourLev float64
+	hourN                     int8
 
-	// current 15-minute slot being accumulated
-	accSlot           int64
-	accX, accMu, accN float64
+	// current 15-minute slot being accumulated (the same, per slot)
+	accSlot                      int64
+	accX, accShape, accLev, accN float64
 
 	// daily-cycle alignment (slots) and the evidence for its neighbours
 	shift int16
@@ -197,15 +199,15 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 	shape := m.expectShape(u, secs, m.shift)
 	mu := lev * shape
 	if !ready {
-		m.push(u, secs, count, muUnknown)
+		m.push(u, secs, count, muUnknown, lev)
 		mu = 0
 	} else if count == 0 && mu > m.p.GapMean {
 		// An ingest gap: a zero where zero is very unlikely. Keep it out
 		// of windows and out of learning.
-		m.push(u, secs, 0, muGap)
+		m.push(u, secs, 0, muGap, lev)
 		return
 	} else {
-		m.push(u, secs, count, mu)
+		m.push(u, secs, count, mu, lev)
 	}
 	evidence, suspect := 0.0, false
 	if ready {
@@ -248,7 +250,10 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 		step := math.Exp(m.p.LevelSlew * float64(secs) / 3600)
 		m.lev = math.Min(math.Max(target, lev/step), lev*step)
 	}
-	m.learnProfile(u, secs, xc, mu)
+	if !ready {
+		lev = 0
+	}
+	m.learnProfile(u, secs, xc, shape, lev)
 	if ready {
 		m.noteTail(u+secs-1, evidence)
 	}
@@ -346,8 +351,10 @@ func (m *Model) noteTail(u int64, e float64) {
 }
 
 // learnProfile spreads a (winsorised) bucket over the 15-minute slots it
-// covers and, when a slot is complete, updates the profiles.
-func (m *Model) learnProfile(u, secs int64, x, mu float64) {
+// covers and, when a slot is complete, updates the profiles. shape is the
+// profile's expectation for the bucket at level 1 and lev the level in use
+// (0 before the model is ready).
+func (m *Model) learnProfile(u, secs int64, x, shape, lev float64) {
 	for secs > 0 {
 		s := floorDiv(u, slotSecs)
 		part := min(secs, (s+1)*slotSecs-u)
@@ -356,13 +363,16 @@ func (m *Model) learnProfile(u, secs int64, x, mu float64) {
 			m.accSlot = s
 		}
 		f := float64(part) / float64(secs)
+		if m.accN == 0 {
+			m.accLev = lev
+		}
 		m.accX += x * f
-		m.accMu += mu * f
+		m.accShape += shape * f
 		m.accN += float64(part) / 60
 		u += part
 		secs -= part
 		x -= x * f
-		mu -= mu * f
+		shape -= shape * f
 	}
 	if m.accN >= slotSecs/60-1e-9 {
 		m.closeSlot()
@@ -371,13 +381,16 @@ func (m *Model) learnProfile(u, secs int64, x, mu float64) {
 }
 
 // closeSlot folds the accumulated slot into the profiles, the 15-minute
-// dispersion and the alignment check.
+// dispersion and the alignment check. The dispersion is measured against
+// the slot's shape at the level of its start, as the windows expect, so
+// that it includes the level's drift within the slot.
 func (m *Model) closeSlot() {
 	if m.accN <= 0 {
 		return
 	}
-	s, x, mu, mins := m.accSlot, m.accX, m.accMu, m.accN
-	m.accX, m.accMu, m.accN = 0, 0, 0
+	s, x, shape, mins := m.accSlot, m.accX, m.accShape, m.accN
+	mu := m.accLev * shape
+	m.accX, m.accShape, m.accN = 0, 0, 0
 	u, cover, rate := s*slotSecs, mins/15, x/mins
 	nd, nw := m.days(u), m.weeks(u)
 	if mu > 0 && cover > 0.99 && !m.hold {
@@ -386,7 +399,7 @@ func (m *Model) closeSlot() {
 		r = math.Max(-lim, math.Min(lim, r))
 		m.learnDisp(dispQuarter, math.Exp(-float64(slotSecs)/m.p.DispersionTau.Seconds()), r*r-mu, mu*mu)
 		m.checkShift(s, x, u)
-		m.hourSlot(s, x, mu)
+		m.hourSlot(s, x, shape, m.accLev)
 	} else {
 		m.hourN = 0
 	}
@@ -403,21 +416,23 @@ func (m *Model) closeSlot() {
 
 // hourSlot adds a whole, learned 15-minute slot to the clock hour being
 // accumulated and, when the hour is complete, folds it into the hour-scale
-// dispersion. An hour with a missing, partial or held slot does not count.
-func (m *Model) hourSlot(s int64, x, mu float64) {
+// dispersion, against the hour's shape at the level of its start. An hour
+// with a missing, partial or held slot does not count; lev is the level at
+// the start of slot s.
+func (m *Model) hourSlot(s int64, x, shape, lev float64) {
 	if mod(s, 4) == 0 || m.hourN == 0 {
-		m.hourX, m.hourMu, m.hourN = 0, 0, 0
+		m.hourX, m.hourShape, m.hourLev, m.hourN = 0, 0, lev, 0
 		if mod(s, 4) != 0 {
 			return
 		}
 	}
 	m.hourX += x
-	m.hourMu += mu
+	m.hourShape += shape
 	m.hourN++
 	if m.hourN < 4 {
 		return
 	}
-	x, mu = m.hourX, m.hourMu
+	x, mu := m.hourX, m.hourLev*m.hourShape
 	m.hourN = 0
 	r := x - mu
 	lim := m.p.DispersionClip * math.Sqrt(mu+m.dispersion(60)*mu*mu+1)
@@ -509,8 +524,8 @@ func (f *alignFit) residual(i int) float64 {
 }
 
 // push appends a bucket to the recent ring.
-func (m *Model) push(u, secs int64, x, mu float64) {
-	m.ring[m.head] = bucket{start: int32(u - m.base), secs: int32(secs), x: float32(x), mu: float32(mu)}
+func (m *Model) push(u, secs int64, x, mu, lev float64) {
+	m.ring[m.head] = bucket{start: int32(u - m.base), secs: int32(secs), x: float32(x), mu: float32(mu), lev: float32(lev)}
 	m.head = (m.head + 1) % ringSize
 	m.n = min(m.n+1, ringSize)
 }

@@ -15,7 +15,7 @@ const maxWindows = 6
 // and the test on it with the largest bucket left out.
 type WindowStat struct {
 	Window       time.Duration // span actually covered (whole buckets)
-	Expected     float64       // expected reports in the window
+	Expected     float64       // expected reports in the window, at the level of its start
 	Actual       float64       // reports in the window
 	Significance float64       // -log10 p of the test (largest bucket left out)
 	Excess       float64       // actual - expected, largest bucket left out
@@ -114,17 +114,27 @@ func (m *Model) decide(now time.Time, pending, bar float64) Decision {
 	lev := m.Level()
 	ready := m.Ready(now)
 
-	// Walk the ring newest first, the pending bucket before it.
-	var x, mu, bestEx, bestX, bestMu float64
+	// Walk the ring newest first, the pending bucket before it. A window's
+	// expectation is the profile's shape over its buckets at the level the
+	// model had when the window began: the null hypothesis is that nothing
+	// changed since then, so the window's own reports must not raise what
+	// it is compared with (bucket by bucket, the level would have learned a
+	// third of a slow hour-long rise before the hour window judged it).
+	var x, shp, wlev, bestEx, bestX, bestShp float64
 	bestEx = math.Inf(-1)
 	cnt, wi, oldest := 0, 0, nowU
-	take := func(start, secs int64, bx, bmu float64) {
+	take := func(start, secs int64, bx, bmu, blev float64) {
 		x += bx
-		mu += bmu
+		s := 0.0
+		if blev > 0 {
+			s = bmu / blev
+		}
+		shp += s
+		wlev = blev
 		cnt++
 		oldest = start
 		if bx-bmu > bestEx {
-			bestEx, bestX, bestMu = bx-bmu, bx, bmu
+			bestEx, bestX, bestShp = bx-bmu, bx, s
 		}
 	}
 	// The bucket in progress counts from its first report. Within the first
@@ -142,7 +152,7 @@ func (m *Model) decide(now time.Time, pending, bar float64) Decision {
 		if ready {
 			pmu = lev * m.expectShape(m.last, pendSecs, m.shift)
 		}
-		take(m.last, pendSecs, math.Max(pending, 0), pmu)
+		take(m.last, pendSecs, math.Max(pending, 0), pmu, lev)
 	}
 	if !ready {
 		// Cold start: distinct reporters within ColdStartWindow.
@@ -152,7 +162,7 @@ func (m *Model) decide(now time.Time, pending, bar float64) Decision {
 			if int64(b.start)+m.base < lim {
 				break
 			}
-			take(int64(b.start)+m.base, int64(b.secs), float64(b.x), 0)
+			take(int64(b.start)+m.base, int64(b.secs), float64(b.x), 0, 0)
 		}
 		d.Cold, d.Window, d.Actual = true, m.p.ColdStartWindow, x
 		if m.p.ColdStart > 0 && x >= float64(m.p.ColdStart) {
@@ -178,14 +188,14 @@ func (m *Model) decide(now time.Time, pending, bar float64) Decision {
 		// Close every window that this bucket would overflow.
 		for wi < len(wins) && wi < maxWindows && cnt >= 2 && (last || bs < nowU-int64(wins[wi]/time.Second)) {
 			if d.NStats == 0 || d.Stats[d.NStats-1].Window != time.Duration(nowU-oldest)*time.Second {
-				m.judge(&d, time.Duration(nowU-oldest)*time.Second, x, mu, bestX, bestMu)
+				m.judge(&d, time.Duration(nowU-oldest)*time.Second, x, wlev*shp, bestX, wlev*bestShp)
 			}
 			wi++
 		}
 		if last {
 			break
 		}
-		take(bs, int64(b.secs), float64(b.x), float64(b.mu))
+		take(bs, int64(b.secs), float64(b.x), float64(b.mu), float64(b.lev))
 	}
 	return d
 }

@@ -8,7 +8,9 @@ import (
 // While an excursion builds and no incident is open, the level defers what
 // it learns (Params.SuspectHold): a sustained moderate rise is judged
 // against the level from before it, while a launch step that stays is
-// absorbed once its first hour is over.
+// absorbed once its first hour is over. Learned at once, the level absorbs
+// twice as much of a moderate rise while it builds (and every window that
+// starts later is judged against that).
 func TestDeferredLevel(t *testing.T) {
 	at := func(d time.Duration) time.Time { return t0.Add(14*24*time.Hour + d) }
 	for _, c := range []struct {
@@ -18,13 +20,16 @@ func TestDeferredLevel(t *testing.T) {
 		lasts    time.Duration
 		hold     time.Duration // Params.SuspectHold
 		maxLevel float64       // Level() when the rise ends is at most this
+		minRise  float64       // ... and at least this
 		minLevel float64       // ... and at least this 6 h after it began
 		opens    int           // incidents opened (-1: any, within the first hour)
 		lateOpen bool          // whether one may open after the rise's first hour
 	}{
-		{"2.2x for 45 min on 2/min, deferred: caught", 2, 2.2, 45 * time.Minute, time.Hour, 1.15, 0, 1, false},
-		{"the same, learned at once: absorbed and missed", 2, 2.2, 45 * time.Minute, 0, 2, 0, 0, false},
-		{"launch step 1.7x that stays: absorbed after its first hour", 2, 1.7, 30 * time.Hour, time.Hour, 2, 1.4, -1, false},
+		{"2.2x for 45 min on 2/min, deferred: caught", 2, 2.2, 45 * time.Minute, time.Hour, 1.15, 0, 0, 1, false},
+		{"the same, learned at once: still caught, each window at the level of its start", 2, 2.2, 45 * time.Minute, 0, 2, 0, 0, 1, false},
+		{"1.8x for 45 min, deferred: the level waits", 2, 1.8, 45 * time.Minute, time.Hour, 1.13, 0, 0, -1, false},
+		{"the same, learned at once: the level absorbs it", 2, 1.8, 45 * time.Minute, 0, 2, 1.18, 0, -1, false},
+		{"launch step 1.7x that stays: absorbed after its first hour", 2, 1.7, 30 * time.Hour, time.Hour, 2, 0, 1.4, -1, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := DefaultParams()
@@ -42,8 +47,8 @@ func TestDeferredLevel(t *testing.T) {
 			s.run(start.Sub(s.now), 1, rate)
 			before := s.m.Level()
 			s.run(min(c.lasts, 45*time.Minute), 1, rate)
-			if got := s.m.Level() / before; got > c.maxLevel {
-				t.Errorf("level rose x%.2f during the rise, want at most x%g", got, c.maxLevel)
+			if got := s.m.Level() / before; got > c.maxLevel || got < c.minRise {
+				t.Errorf("level rose x%.2f during the rise, want x%g to x%g", got, c.minRise, c.maxLevel)
 			}
 			s.run(6*time.Hour-min(c.lasts, 45*time.Minute), 1, rate)
 			if got := s.m.Level() / before; got < c.minLevel {
