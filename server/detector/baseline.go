@@ -19,20 +19,20 @@ const (
 	mondayOffset = 3 * daySecs // 1970-01-01 was a Thursday
 )
 
-// Special bucket.mu values: learned before the model was ready (windows
+// Special bucket.shape values: learned before the model was ready (windows
 // stop there), and an ingest gap (windows skip it).
 const (
-	muUnknown = -1
-	muGap     = -2
+	shapeUnknown = -1
+	shapeGap     = -2
 )
 
 // bucket is one observed bucket in the recent ring. start is unix seconds
-// relative to Model.base; mu is what the model expected before seeing x, and
-// lev the level it expected with (mu/lev is the profile's shape there).
+// relative to Model.base; before seeing x the model expected lev*shape:
+// shape is the profile's expectation at level 1, lev the level then.
 type bucket struct {
-	start      int32
-	secs       int32
-	x, mu, lev float32
+	start         int32
+	secs          int32
+	x, shape, lev float32
 }
 
 // Model is the online baseline of one series (a service, or one region of
@@ -199,15 +199,15 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 	shape := m.expectShape(u, secs, m.shift)
 	mu := lev * shape
 	if !ready {
-		m.push(u, secs, count, muUnknown, lev)
+		m.push(u, secs, count, shapeUnknown, lev)
 		mu = 0
 	} else if count == 0 && mu > m.p.GapMean {
 		// An ingest gap: a zero where zero is very unlikely. Keep it out
 		// of windows and out of learning.
-		m.push(u, secs, 0, muGap, lev)
+		m.push(u, secs, 0, shapeGap, lev)
 		return
 	} else {
-		m.push(u, secs, count, mu, lev)
+		m.push(u, secs, count, shape, lev)
 	}
 	evidence, suspect := 0.0, false
 	if ready {
@@ -524,8 +524,8 @@ func (f *alignFit) residual(i int) float64 {
 }
 
 // push appends a bucket to the recent ring.
-func (m *Model) push(u, secs int64, x, mu, lev float64) {
-	m.ring[m.head] = bucket{start: int32(u - m.base), secs: int32(secs), x: float32(x), mu: float32(mu), lev: float32(lev)}
+func (m *Model) push(u, secs int64, x, shape, lev float64) {
+	m.ring[m.head] = bucket{start: int32(u - m.base), secs: int32(secs), x: float32(x), shape: float32(shape), lev: float32(lev)}
 	m.head = (m.head + 1) % ringSize
 	m.n = min(m.n+1, ringSize)
 }

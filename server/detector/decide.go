@@ -123,18 +123,14 @@ func (m *Model) decide(now time.Time, pending, bar float64) Decision {
 	var x, shp, wlev, bestEx, bestX, bestShp float64
 	bestEx = math.Inf(-1)
 	cnt, wi, oldest := 0, 0, nowU
-	take := func(start, secs int64, bx, bmu, blev float64) {
+	take := func(start, secs int64, bx, bshape, blev float64) {
 		x += bx
-		s := 0.0
-		if blev > 0 {
-			s = bmu / blev
-		}
-		shp += s
+		shp += bshape
 		wlev = blev
 		cnt++
 		oldest = start
-		if bx-bmu > bestEx {
-			bestEx, bestX, bestShp = bx-bmu, bx, s
+		if ex := bx - blev*bshape; ex > bestEx {
+			bestEx, bestX, bestShp = ex, bx, bshape
 		}
 	}
 	// The bucket in progress counts from its first report. Within the first
@@ -148,11 +144,11 @@ func (m *Model) decide(now time.Time, pending, bar float64) Decision {
 		pendSecs = 1
 	}
 	if pendSecs > 0 && pendSecs < 2*int64(m.bucketSecs) {
-		pmu := 0.0
+		pshape := 0.0
 		if ready {
-			pmu = lev * m.expectShape(m.last, pendSecs, m.shift)
+			pshape = m.expectShape(m.last, pendSecs, m.shift)
 		}
-		take(m.last, pendSecs, math.Max(pending, 0), pmu, lev)
+		take(m.last, pendSecs, math.Max(pending, 0), pshape, lev)
 	}
 	if !ready {
 		// Cold start: distinct reporters within ColdStartWindow.
@@ -180,10 +176,10 @@ func (m *Model) decide(now time.Time, pending, bar float64) Decision {
 		if !last {
 			b = m.ring[mod(int64(m.head-1-i), ringSize)]
 			bs = int64(b.start) + m.base
-			if b.mu == muGap {
+			if b.shape == shapeGap {
 				continue
 			}
-			last = b.mu < 0
+			last = b.shape < 0
 		}
 		// Close every window that this bucket would overflow.
 		for wi < len(wins) && wi < maxWindows && cnt >= 2 && (last || bs < nowU-int64(wins[wi]/time.Second)) {
@@ -195,7 +191,7 @@ func (m *Model) decide(now time.Time, pending, bar float64) Decision {
 		if last {
 			break
 		}
-		take(bs, int64(b.secs), float64(b.x), float64(b.mu), float64(b.lev))
+		take(bs, int64(b.secs), float64(b.x), float64(b.shape), float64(b.lev))
 	}
 	return d
 }
