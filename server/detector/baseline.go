@@ -75,9 +75,10 @@ type Model struct {
 	hourX, hourShape, hourLev float64
 	hourN                     int8
 
-	// current 15-minute slot being accumulated (the same, per slot)
-	accSlot                      int64
-	accX, accShape, accLev, accN float64
+	// current 15-minute slot being accumulated (the same, per slot; accRaw
+	// is accX before winsorising)
+	accSlot                              int64
+	accX, accRaw, accShape, accLev, accN float64
 
 	// daily-cycle alignment (slots) and the evidence for its neighbours
 	shift int16
@@ -253,7 +254,7 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 	if !ready {
 		lev = 0
 	}
-	m.learnProfile(u, secs, xc, shape, lev)
+	m.learnProfile(u, secs, xc, count, shape, lev)
 	if ready {
 		m.noteTail(u+secs-1, evidence)
 	}
@@ -350,11 +351,11 @@ func (m *Model) noteTail(u int64, e float64) {
 	}
 }
 
-// learnProfile spreads a (winsorised) bucket over the 15-minute slots it
-// covers and, when a slot is complete, updates the profiles. shape is the
-// profile's expectation for the bucket at level 1 and lev the level in use
-// (0 before the model is ready).
-func (m *Model) learnProfile(u, secs int64, x, shape, lev float64) {
+// learnProfile spreads a bucket over the 15-minute slots it covers and, when
+// a slot is complete, updates the profiles. x is the count winsorised, raw
+// as seen; shape is the profile's expectation for the bucket at level 1 and
+// lev the level in use (0 before the model is ready).
+func (m *Model) learnProfile(u, secs int64, x, raw, shape, lev float64) {
 	for secs > 0 {
 		s := floorDiv(u, slotSecs)
 		part := min(secs, (s+1)*slotSecs-u)
@@ -367,11 +368,13 @@ func (m *Model) learnProfile(u, secs int64, x, shape, lev float64) {
 			m.accLev = lev
 		}
 		m.accX += x * f
+		m.accRaw += raw * f
 		m.accShape += shape * f
 		m.accN += float64(part) / 60
 		u += part
 		secs -= part
 		x -= x * f
+		raw -= raw * f
 		shape -= shape * f
 	}
 	if m.accN >= slotSecs/60-1e-9 {
@@ -388,9 +391,9 @@ func (m *Model) closeSlot() {
 	if m.accN <= 0 {
 		return
 	}
-	s, x, shape, mins := m.accSlot, m.accX, m.accShape, m.accN
+	s, x, raw, shape, mins := m.accSlot, m.accX, m.accRaw, m.accShape, m.accN
 	mu := m.accLev * shape
-	m.accX, m.accShape, m.accN = 0, 0, 0
+	m.accX, m.accRaw, m.accShape, m.accN = 0, 0, 0, 0
 	u, cover, rate := s*slotSecs, mins/15, x/mins
 	nd, nw := m.days(u), m.weeks(u)
 	if mu > 0 && cover > 0.99 && !m.hold {
@@ -407,7 +410,14 @@ func (m *Model) closeSlot() {
 	ad := math.Max(1/float64(nd+1), m.p.DayAlpha) * cover
 	m.day[w%slotsPerDay] += float32(ad * (rate - float64(m.day[w%slotsPerDay])))
 	if nw == 0 {
-		m.week[w] = float32(rate) // first week: take it as seen (already winsorised)
+		// First week: take the slot as seen, not winsorised, even while an
+		// incident is open. Its expectation came from the daily profile,
+		// which has seen other days of the week only: clipped to it, a
+		// first weekend would teach the weekly profile a weekday's shape,
+		// and an alarm that this misfit raised would keep it so. An
+		// outage seen here fades as later weeks enter the slot, and the
+		// daily profile and the level still learn it winsorised.
+		m.week[w] = float32(raw / mins)
 	} else {
 		aw := math.Max(1/float64(nw+1), m.p.WeekAlpha) * cover
 		m.week[w] += float32(aw * (rate - float64(m.week[w])))

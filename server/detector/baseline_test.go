@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -101,5 +102,31 @@ func TestBarFollowsTheSeriesOwnSurges(t *testing.T) {
 	d := spiky.m.Decide(spiky.now, 0)
 	if d.Bar != spiky.m.Bar() || d.Level != models.LevelOK {
 		t.Fatalf("decision bar %g vs model %g, level %s", d.Bar, spiky.m.Bar(), d.Level)
+	}
+}
+
+// The first week's time-of-week profile takes each slot as seen. Its
+// expectation came from the daily profile, which has seen only other days of
+// the week: a first weekend whose evening peak comes four hours later than
+// the weekdays' must teach the weekly profile its own evening, not one
+// clipped to a weekday's.
+func TestFirstWeekendLearnedAsSeen(t *testing.T) {
+	weekend := func(t time.Time) bool { return t.Weekday() == time.Saturday || t.Weekday() == time.Sunday }
+	rate := func(t time.Time) float64 {
+		if weekend(t) {
+			return 20 * daily(t, 10, -4*time.Hour)
+		}
+		return 20 * daily(t, 10, 0)
+	}
+	s := newSim(DefaultParams(), 11)
+	s.seed(7*24*time.Hour, rate)
+	for _, h := range []int{20, 21, 22} {
+		at := t0.Add(5*24*time.Hour + time.Duration(h)*time.Hour) // Saturday
+		want := rate(at.Add(7*time.Minute + 30*time.Second))
+		got := float64(s.m.week[5*slotsPerDay+h*4])
+		if math.Abs(got/want-1) > 0.15 {
+			t.Errorf("Saturday %02d:00: weekly profile %.1f reports/min, the first weekend had %.1f (weekday profile %.1f)",
+				h, got, want, s.m.day[h*4])
+		}
 	}
 }
