@@ -228,10 +228,7 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 		xc = math.Min(math.Max(count, lo), hi)
 
 		if !m.hold {
-			r := count - mu
-			lim := m.p.DispersionClip * math.Sqrt(mu+m.dispersion(float64(secs)/60)*mu*mu+1)
-			r = math.Max(-lim, math.Min(lim, r))
-			m.learnDisp(dispBucket, math.Exp(-float64(secs)/m.p.DispersionTau.Seconds()), r*r-mu, mu*mu)
+			m.learnDisp(dispBucket, secs, count, mu)
 		}
 
 		dl := math.Exp(-float64(secs) / m.p.LevelTau.Seconds())
@@ -397,10 +394,7 @@ func (m *Model) closeSlot() {
 	u, cover, rate := s*slotSecs, mins/15, x/mins
 	nd, nw := m.days(u), m.weeks(u)
 	if mu > 0 && cover > 0.99 && !m.hold {
-		r := x - mu
-		lim := m.p.DispersionClip * math.Sqrt(mu+m.dispersion(15)*mu*mu+1)
-		r = math.Max(-lim, math.Min(lim, r))
-		m.learnDisp(dispQuarter, math.Exp(-float64(slotSecs)/m.p.DispersionTau.Seconds()), r*r-mu, mu*mu)
+		m.learnDisp(dispQuarter, slotSecs, x, mu)
 		m.checkShift(s, x, u)
 		m.hourSlot(s, x, shape, m.accLev)
 	} else {
@@ -442,12 +436,8 @@ func (m *Model) hourSlot(s int64, x, shape, lev float64) {
 	if m.hourN < 4 {
 		return
 	}
-	x, mu := m.hourX, m.hourLev*m.hourShape
 	m.hourN = 0
-	r := x - mu
-	lim := m.p.DispersionClip * math.Sqrt(mu+m.dispersion(60)*mu*mu+1)
-	r = math.Max(-lim, math.Min(lim, r))
-	m.learnDisp(dispHour, math.Exp(-3600/m.p.DispersionTau.Seconds()), r*r-mu, mu*mu)
+	m.learnDisp(dispHour, 3600, m.hourX, m.hourLev*m.hourShape)
 }
 
 // checkShift weighs the evidence that the daily cycle has moved by an hour
@@ -552,11 +542,17 @@ const (
 // the excess of squared residuals over the mean, and the squared means.
 type dispSums struct{ excess, meanSq float64 }
 
-// learnDisp decays scale k's sums by dec and adds one residual's excess
-// and squared mean, or keeps them aside while level learning is deferred:
-// an excursion that may be an outage must not teach what noise looks like
-// either.
-func (m *Model) learnDisp(k int, dec, excess, meanSq float64) {
+// learnDisp teaches scale k (a span of secs seconds) one residual: x
+// reports where mu were expected. The residual is clipped at
+// Params.DispersionClip sd, the sums are decayed over Params.DispersionTau,
+// and the residual's excess and squared mean are added, or kept aside while
+// level learning is deferred: an excursion that may be an outage must not
+// teach what noise looks like either.
+func (m *Model) learnDisp(k int, secs int64, x, mu float64) {
+	lim := m.p.DispersionClip * math.Sqrt(mu+m.dispersion(float64(secs)/60)*mu*mu+1)
+	r := math.Max(-lim, math.Min(lim, x-mu))
+	excess, meanSq := r*r-mu, mu*mu
+	dec := math.Exp(-float64(secs) / m.p.DispersionTau.Seconds())
 	d, def := &m.disp[k], &m.dispDef[k]
 	d.excess, d.meanSq = dec*d.excess, dec*d.meanSq
 	def.excess, def.meanSq = dec*def.excess, dec*def.meanSq
