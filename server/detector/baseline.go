@@ -68,6 +68,7 @@ type Model struct {
 	// deferral (Params.Suspect*) keeps aside for each
 	disp, dispDef [dispScales]dispSums
 	bucketSecs    int32
+	barCut        float64 // what the bucket width takes off the significance bars (testsCut)
 
 	// the clock hour of whole 15-minute slots being accumulated for the
 	// hour-scale dispersion: reports, profile shape, and the level at the
@@ -194,7 +195,10 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 		return
 	}
 	m.last = u + secs
-	m.bucketSecs = int32(secs)
+	if int32(secs) != m.bucketSecs {
+		m.bucketSecs = int32(secs)
+		m.barCut = testsCut(m.p.Windows, secs)
+	}
 	ready := m.days(u) >= 1
 	lev := m.Level()
 	shape := m.expectShape(u, secs, m.shift)

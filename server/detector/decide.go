@@ -44,8 +44,9 @@ type Decision struct {
 	Significance float64
 
 	// Bar is the series' own bar (Model.Bar) when the decision was taken: a
-	// window warns only when its significance also reaches it.
-	Bar float64
+	// window warns only when its significance also reaches it. BarCut is
+	// what the bucket width took off the significance bars (testsCut).
+	Bar, BarCut float64
 
 	Stats  [maxWindows]WindowStat // every window evaluated, shortest first
 	NStats int
@@ -70,6 +71,7 @@ func (d *Decision) Rule(p Params) string {
 	if d.Level == models.LevelOutage {
 		sig, ratio, excess = p.OutageSignificance, p.OutageRatio, p.OutageExcess
 	}
+	sig = math.Round((sig-d.BarCut)*100) / 100
 	scope := ""
 	if d.Scope != "" && d.Scope != models.ScopeGlobal {
 		scope = " in " + d.Scope
@@ -106,7 +108,7 @@ func (m *Model) evidence(now time.Time) (e float64, suspect bool) {
 
 // decide is Decide with the series' bar given.
 func (m *Model) decide(now time.Time, pending, bar float64) Decision {
-	d := Decision{At: now, Scope: models.ScopeGlobal, Level: models.LevelOK, Quiet: true, Bar: bar}
+	d := Decision{At: now, Scope: models.ScopeGlobal, Level: models.LevelOK, Quiet: true, Bar: bar, BarCut: m.barCut}
 	if !m.seen {
 		return d
 	}
@@ -209,9 +211,9 @@ func (m *Model) judge(d *Decision, w time.Duration, x, mu, bx, bmu float64) {
 	switch {
 	case st.Significance < d.Bar:
 		// no more surprising than this series' usual daily peak: ok
-	case st.Significance >= p.OutageSignificance && st.Ratio >= p.OutageRatio && st.Excess >= p.OutageExcess:
+	case st.Significance >= p.OutageSignificance-d.BarCut && st.Ratio >= p.OutageRatio && st.Excess >= p.OutageExcess:
 		st.Level = models.LevelOutage
-	case st.Significance >= p.WarnSignificance && st.Ratio >= p.WarnRatio && st.Excess >= p.WarnExcess:
+	case st.Significance >= p.WarnSignificance-d.BarCut && st.Ratio >= p.WarnRatio && st.Excess >= p.WarnExcess:
 		st.Level = models.LevelWarning
 	}
 	if st.Significance >= p.QuietSignificance && st.Excess >= p.WarnExcess/2 && st.Ratio >= 1+(p.WarnRatio-1)/2 {
@@ -245,4 +247,33 @@ func Significance(x, mu, phi float64) float64 {
 		i = x*math.Log(x/mu) + (x+r)*math.Log1p((mu-x)/(x+r))
 	}
 	return math.Max(0, i/math.Ln10)
+}
+
+// testsCut is how much lower the significance bars are for buckets of secs
+// seconds than for 1-minute buckets (the live runner's, for which
+// Params.WarnSignificance and OutageSignificance are set): log10 of how many
+// fewer distinct tests a week of such buckets makes. A window of w seconds
+// spans max(2, floor(w/secs)) whole buckets, windows that come out the same
+// are one test, and a window of span s makes about one independent test per
+// s, so a week makes about week * sum(1/s) of them. Coarser buckets make
+// fewer tests (5-minute buckets: spans 10, 15, 30 and 60 minutes against 2,
+// 5, 15, 30 and 60), so the same false alarms per week allow a lower bar per
+// test (0.58 lower at 5 minutes). Never negative.
+func testsCut(windows []time.Duration, secs int64) float64 {
+	rate := func(b int64) float64 {
+		var sum float64
+		prev := int64(-1)
+		for _, w := range windows {
+			s := max(2, int64(w/time.Second)/b) * b
+			if s != prev {
+				sum += 1 / float64(s)
+			}
+			prev = s
+		}
+		return sum
+	}
+	if secs <= 60 || rate(secs) <= 0 {
+		return 0
+	}
+	return math.Max(0, math.Log10(rate(60)/rate(secs)))
 }

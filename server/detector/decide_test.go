@@ -2,6 +2,7 @@ package detector
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,5 +189,58 @@ func TestZeroBaseline(t *testing.T) {
 	d := s.m.Decide(s.now, 0)
 	if d.Expected < 0 || math.IsNaN(d.Ratio) || d.Rule(p) == "" {
 		t.Errorf("decision does not explain itself: %+v", d)
+	}
+}
+
+// TestTestsCut: the bars fall with the number of distinct tests a week of
+// buckets makes, and only for buckets coarser than a minute.
+func TestTestsCut(t *testing.T) {
+	w := DefaultParams().Windows
+	cases := []struct {
+		secs   int64
+		lo, hi float64
+	}{
+		{30, 0, 0},
+		{60, 0, 0},
+		{300, 0.57, 0.58}, // spans 10, 15, 30, 60 min against 2, 5, 15, 30, 60
+		{900, 1.21, 1.22}, // spans 30 and 60 min
+	}
+	for _, c := range cases {
+		if got := testsCut(w, c.secs); got < c.lo || got > c.hi {
+			t.Errorf("testsCut(%ds) = %.3f, want in [%g, %g]", c.secs, got, c.lo, c.hi)
+		}
+	}
+}
+
+// TestFiveMinuteBar: a quiet service judged on 5-minute buckets (0.03
+// reports a minute) gets 11 reports in 15 minutes, then a few more over the
+// next 40. No window reaches the 1-minute bar of 5, but at 5-minute buckets
+// the week holds a quarter of the tests, and the lowered bar opens an
+// incident whose rule shows it.
+func TestFiveMinuteBar(t *testing.T) {
+	p := DefaultParams()
+	s := newSim(p, 11)
+	tr := s.tr
+	iv := 5 * time.Minute
+	for ; s.now.Before(t0.Add(15 * 24 * time.Hour)); s.now = s.now.Add(iv) {
+		s.m.Observe(s.now, iv, poisson(s.r, 5*0.03))
+	}
+	best := 0.0
+	for _, x := range []float64{5, 5, 1, 0, 0, 0, 0, 1, 0, 4, 0, 2, 0} {
+		s.m.Hold(tr.Open())
+		s.m.Observe(s.now, iv, x)
+		s.now = s.now.Add(iv)
+		d := s.m.Decide(s.now, 0)
+		best = math.Max(best, d.Significance)
+		if ev := tr.Step(d, p); ev == EventOpened && !strings.Contains(tr.Incident.Rule, ">= 4.42") {
+			t.Errorf("rule %q does not show the 5-minute bar", tr.Incident.Rule)
+		}
+	}
+	if !tr.Open() {
+		t.Fatalf("no incident at 5-minute buckets (best significance %.2f, bar cut %.2f)", best, s.m.barCut)
+	}
+	t.Logf("best significance %.2f, bar %.2f", best, p.WarnSignificance-s.m.barCut)
+	if best >= p.WarnSignificance {
+		t.Errorf("best significance %.2f reaches the 1-minute bar: the test no longer shows the cut", best)
 	}
 }

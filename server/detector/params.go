@@ -20,7 +20,9 @@ type Params struct {
 
 	// A window is at warning when its significance (-log10 p), ratio and
 	// excess (actual - expected reports) all reach these; at outage when the
-	// Outage* ones do too.
+	// Outage* ones do too. The significance bars are those for 1-minute
+	// buckets (the live runner's); coarser buckets make fewer tests a week
+	// and use bars lowered to match (testsCut: 0.58 at 5 minutes).
 	WarnSignificance   float64
 	WarnRatio          float64
 	WarnExcess         float64
