@@ -68,6 +68,7 @@ type Model struct {
 	// deferral (Params.Suspect*) keeps aside for each
 	disp, dispDef [dispScales]dispSums
 	bucketSecs    int32
+	coldMax       float64 // the busiest ColdStartWindow of the first day, one window behind (noteColdRecord)
 	barCut        float64 // what the bucket width takes off the significance bars (testsCut)
 
 	// the clock hour of whole 15-minute slots being accumulated for the
@@ -206,6 +207,9 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 	if !ready {
 		m.push(u, secs, count, shapeUnknown, lev)
 		mu = 0
+		if !m.hold {
+			m.noteColdRecord(u + secs)
+		}
 	} else if count == 0 && mu > m.p.GapMean {
 		// An ingest gap: a zero where zero is very unlikely. Keep it out
 		// of windows and out of learning.
@@ -525,6 +529,34 @@ func (f *alignFit) add(dec, x float64, e [3]float64) {
 // it can be, explains the square-root counts.
 func (f *alignFit) residual(i int) float64 {
 	return f.xx - f.xe[i]*f.xe[i]/f.ee[i]
+}
+
+// noteColdRecord keeps the busiest ColdStartWindow seen during the first
+// day, for the cold-start rule: the window that ended one window before end
+// (buckets starting in [end-2W, end-W)), so that a burst judged now is never
+// compared with itself. A bucket at least W wide (the 15-minute rollups a
+// series is seeded with) counts pro rata as one window.
+func (m *Model) noteColdRecord(end int64) {
+	w := int64(m.p.ColdStartWindow / time.Second)
+	var sum float64
+	for i := 0; i < m.n; i++ {
+		b := m.ring[mod(int64(m.head-1-i), ringSize)]
+		bs := int64(b.start) + m.base
+		if bs >= end-w {
+			continue
+		}
+		if int64(b.secs) >= w {
+			if sum == 0 {
+				sum = float64(b.x) * float64(w) / float64(b.secs)
+			}
+			break
+		}
+		if bs < end-2*w {
+			break
+		}
+		sum += float64(b.x)
+	}
+	m.coldMax = math.Max(m.coldMax, sum)
 }
 
 // push appends a bucket to the recent ring.

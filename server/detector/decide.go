@@ -57,8 +57,8 @@ type Decision struct {
 // warning". It allocates; call it when something changed.
 func (d *Decision) Rule(p Params) string {
 	if d.Cold {
-		return fmt.Sprintf("cold start (less than %s of history): %.0f distinct reporters in %s; %d open an outage",
-			p.MinHistory, d.Actual, d.Window, p.ColdStart)
+		return fmt.Sprintf("cold start (less than %s of history): %.0f distinct reporters in %s, the busiest %s before %.0f; "+
+			"%d and %gx the busiest open an outage", p.MinHistory, d.Actual, d.Window, d.Window, d.Expected, p.ColdStart, p.ColdStartRecord)
 	}
 	if d.Level == models.LevelOK && d.Regional != "" {
 		return fmt.Sprintf("reports in the last %s: %.0f vs %.1f expected, but the excess is confined to region %s",
@@ -162,10 +162,14 @@ func (m *Model) decide(now time.Time, pending, bar float64) Decision {
 			}
 			take(int64(b.start)+m.base, int64(b.secs), float64(b.x), 0, 0)
 		}
-		d.Cold, d.Window, d.Actual = true, m.p.ColdStartWindow, x
-		if m.p.ColdStart > 0 && x >= float64(m.p.ColdStart) {
+		// Expected is the busiest earlier window: a service whose normal
+		// traffic already brings ColdStart reports in a window is not down
+		// when it does so again on its first afternoon.
+		d.Cold, d.Window, d.Actual, d.Expected = true, m.p.ColdStartWindow, x, m.coldMax
+		if m.p.ColdStart > 0 && x >= float64(m.p.ColdStart) && x >= m.p.ColdStartRecord*m.coldMax {
 			d.Level, d.Quiet, d.Significance = models.LevelOutage, false, math.Inf(1)
-		} else if x >= float64(m.p.ColdStart)/2 {
+			d.Ratio = x / math.Max(m.coldMax, 1)
+		} else if x >= float64(m.p.ColdStart)/2 && x > m.coldMax {
 			d.Quiet = false
 		}
 		return d

@@ -165,6 +165,35 @@ func TestColdStart(t *testing.T) {
 	}
 }
 
+// TestColdStartBusyService: a service that is busy from its first hour
+// (25 reports a minute at its peak, 125 in five minutes) is not in outage at
+// its first afternoon peak; the cold-start rule also wants twice the busiest
+// five minutes seen before. A 10x outage that evening, still inside the
+// first day, opens within three minutes (the five-minute window must reach
+// twice the record of about 150, at 107 reports a minute) and its rule says
+// what it beat. A service with no traffic yet has no record: the absolute
+// rule alone opens within a minute (TestColdStart).
+func TestColdStartBusyService(t *testing.T) {
+	p := DefaultParams()
+	s := newSim(p, 5)
+	s.run(20*time.Hour, 4, usual(25))
+	if n := s.count(EventOpened); n != 0 {
+		at, _ := s.first(EventOpened)
+		t.Fatalf("%d incidents on a busy service's normal first day, the first at %s", n, at.Format("15:04"))
+	}
+	start := s.now
+	s.run(15*time.Minute, 4, func(t time.Time) float64 { return 10 * usual(25)(t) })
+	first, ok := s.first(EventOpened)
+	if !ok || first.Sub(start) > 3*time.Minute {
+		t.Fatalf("10x outage in the first day: opened=%v at +%s, want within 3m", ok, first.Sub(start))
+	}
+	inc := s.tr.Incident
+	t.Logf("rule: %s", inc.Rule)
+	if inc.Level != models.LevelOutage || inc.Expected < 100 || !strings.Contains(inc.Rule, "2x the busiest") {
+		t.Errorf("incident %+v: want an outage against the busiest earlier 5 minutes (over 100)", inc)
+	}
+}
+
 func TestZeroBaseline(t *testing.T) {
 	p := DefaultParams()
 	s := newSim(p, 3)

@@ -8,9 +8,13 @@ import "time"
 type Params struct {
 	// Cold start: with less than MinHistory of history, ColdStart distinct
 	// reporters within ColdStartWindow open an outage (per service:
-	// models.Service.ColdStartThreshold()).
+	// models.Service.ColdStartThreshold()), provided they are also at least
+	// ColdStartRecord times the busiest earlier window of that length (0 =
+	// no such condition). A brand-new service has no earlier window, so the
+	// absolute rule alone applies.
 	ColdStart       int
 	ColdStartWindow time.Duration
+	ColdStartRecord float64
 	MinHistory      time.Duration
 
 	// Windows are the spans compared with the baseline, shortest first; each
@@ -84,6 +88,7 @@ func DefaultParams() Params {
 	return Params{
 		ColdStart:       100,
 		ColdStartWindow: 5 * time.Minute,
+		ColdStartRecord: 2,
 		MinHistory:      24 * time.Hour,
 
 		Windows: []time.Duration{2 * time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour},
