@@ -172,7 +172,7 @@ func (m *Model) Expect(t time.Time, d time.Duration) models.Band {
 	}
 	secs := int64(d / time.Second)
 	mu := m.Level() * m.expectShape(t.Unix(), secs, m.shift)
-	phi := m.dispersion(float64(secs) / 60)
+	phi := m.judgedDispersion(float64(secs)/60, t.Unix())
 	sd := math.Sqrt(mu + phi*mu*mu)
 	return models.Band{Expected: mu, Low: math.Max(0, mu-2*sd), High: mu + 2*sd}
 }
@@ -632,6 +632,23 @@ func (m *Model) dispersion(w float64) float64 {
 		s2 = math.Max(0, q-g/15)
 	}
 	return math.Max(floor, s2+g/math.Max(w, bm))
+}
+
+// judgedDispersion is the relative variance an expectation for a window of
+// w minutes is judged with at unix time u: the measured dispersion, and
+// during the series' first week at least Params.PriorDispersion. Until a
+// week has passed, the profile has not seen every day of the week: a first
+// weekend is expected with the weekdays' daily shape, and how far weekends
+// differ (often a third less traffic, and later) is as unmeasured as the
+// noise was before the first residuals. What was measured on the first
+// days cannot speak for it. Learning measures against dispersion(), not
+// this.
+func (m *Model) judgedDispersion(w float64, u int64) float64 {
+	phi := m.dispersion(w)
+	if u-m.first < weekSecs {
+		phi = math.Max(phi, m.p.PriorDispersion)
+	}
+	return phi
 }
 
 func mod(a, b int64) int64 {

@@ -83,7 +83,7 @@ func (d *Decision) Rule(p Params) string {
 
 // Band is the deciding window's expectation as a models.Band (±2 sd).
 func (d *Decision) Band(m *Model) models.Band {
-	phi := m.dispersion(d.Window.Minutes())
+	phi := m.judgedDispersion(d.Window.Minutes(), d.At.Unix())
 	sd := math.Sqrt(d.Expected + phi*d.Expected*d.Expected)
 	return models.Band{Expected: d.Expected, Low: math.Max(0, d.Expected-2*sd), High: d.Expected + 2*sd}
 }
@@ -92,22 +92,25 @@ func (d *Decision) Band(m *Model) models.Band {
 // in progress, [end of the last observed bucket, now); pass 0 when now is a
 // bucket boundary. It does not change the model.
 func (m *Model) Decide(now time.Time, pending float64) Decision {
-	return m.decide(now, pending, m.bar)
+	return m.decide(now, pending, m.bar, true)
 }
 
 // evidence is the largest significance of any window at now, with no bar
-// (what Model.noteTail records), and whether the windows are not quiet
-// (then the level defers learning, Params.SuspectHold).
+// and the measured dispersion (what Model.noteTail records: the series' own
+// surges, measured as every later week will judge them), and whether the
+// windows are not quiet (then the level defers learning, Params.SuspectHold).
 func (m *Model) evidence(now time.Time) (e float64, suspect bool) {
-	d := m.decide(now, 0, 0)
+	d := m.decide(now, 0, 0, false)
 	for i := 0; i < d.NStats; i++ {
 		e = math.Max(e, d.Stats[i].Significance)
 	}
 	return e, !d.Quiet
 }
 
-// decide is Decide with the series' bar given.
-func (m *Model) decide(now time.Time, pending, bar float64) Decision {
+// decide is Decide with the series' bar given; judged selects the
+// dispersion the windows are tested with (judgedDispersion, or the
+// measured one).
+func (m *Model) decide(now time.Time, pending, bar float64, judged bool) Decision {
 	d := Decision{At: now, Scope: models.ScopeGlobal, Level: models.LevelOK, Quiet: true, Bar: bar, BarCut: m.barCut}
 	if !m.seen {
 		return d
@@ -190,7 +193,7 @@ func (m *Model) decide(now time.Time, pending, bar float64) Decision {
 		// Close every window that this bucket would overflow.
 		for wi < len(wins) && wi < maxWindows && cnt >= 2 && (last || bs < nowU-int64(wins[wi]/time.Second)) {
 			if d.NStats == 0 || d.Stats[d.NStats-1].Window != time.Duration(nowU-oldest)*time.Second {
-				m.judge(&d, time.Duration(nowU-oldest)*time.Second, x, wlev*shp, bestX, wlev*bestShp)
+				m.judge(&d, time.Duration(nowU-oldest)*time.Second, x, wlev*shp, bestX, wlev*bestShp, judged)
 			}
 			wi++
 		}
@@ -203,14 +206,18 @@ func (m *Model) decide(now time.Time, pending, bar float64) Decision {
 }
 
 // judge tests one window and folds it into the decision.
-func (m *Model) judge(d *Decision, w time.Duration, x, mu, bx, bmu float64) {
+func (m *Model) judge(d *Decision, w time.Duration, x, mu, bx, bmu float64, judged bool) {
 	p := &m.p
 	lx, lmu := x-bx, mu-bmu // leave the busiest bucket out
 	st := WindowStat{Window: w, Expected: mu, Actual: x, Excess: lx - lmu, Level: models.LevelOK}
 	if lmu > 0 {
 		st.Ratio = lx / lmu
 		mins := w.Minutes() * lmu / math.Max(mu, 1e-9)
-		st.Significance = Significance(lx, lmu, m.dispersion(mins))
+		phi := m.dispersion(mins)
+		if judged {
+			phi = m.judgedDispersion(mins, d.At.Unix())
+		}
+		st.Significance = Significance(lx, lmu, phi)
 	}
 	switch {
 	case st.Significance < d.Bar:
