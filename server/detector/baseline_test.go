@@ -111,13 +111,7 @@ func TestBarFollowsTheSeriesOwnSurges(t *testing.T) {
 // the weekdays' must teach the weekly profile its own evening, not one
 // clipped to a weekday's.
 func TestFirstWeekendLearnedAsSeen(t *testing.T) {
-	weekend := func(t time.Time) bool { return t.Weekday() == time.Saturday || t.Weekday() == time.Sunday }
-	rate := func(t time.Time) float64 {
-		if weekend(t) {
-			return 20 * daily(t, 10, -4*time.Hour)
-		}
-		return 20 * daily(t, 10, 0)
-	}
+	rate := laterWeekends(20, 4*time.Hour)
 	s := newSim(DefaultParams(), 11)
 	s.seed(7*24*time.Hour, rate)
 	for _, h := range []int{20, 21, 22} {
@@ -138,13 +132,7 @@ func TestFirstWeekendLearnedAsSeen(t *testing.T) {
 // windows are judged with at least the prior dispersion: no incident. A
 // real outage (8x for 20 minutes) on the first Sunday still opens one.
 func TestFirstWeekendIsNotAnOutage(t *testing.T) {
-	weekend := func(t time.Time) bool { return t.Weekday() == time.Saturday || t.Weekday() == time.Sunday }
-	rate := func(t time.Time) float64 {
-		if weekend(t) {
-			return 10 * daily(t, 10, -3*time.Hour)
-		}
-		return 10 * daily(t, 10, 0)
-	}
+	rate := laterWeekends(10, 3*time.Hour)
 	s := newSim(DefaultParams(), 13)
 	s.now = t0.Add(24 * time.Hour) // Tuesday
 	s.run(5*24*time.Hour, 1, rate) // to Sunday 00:00

@@ -108,3 +108,14 @@ func (s *sim) first(ev Event) (time.Time, bool) {
 func usual(peak float64) func(time.Time) float64 {
 	return func(t time.Time) float64 { return peak * daily(t, 10, 0) }
 }
+
+// laterWeekends is a daily peak of peak reports per minute whose cycle on
+// Saturdays and Sundays runs late by later.
+func laterWeekends(peak float64, later time.Duration) func(time.Time) float64 {
+	return func(t time.Time) float64 {
+		if t.Weekday() == time.Saturday || t.Weekday() == time.Sunday {
+			return peak * daily(t, 10, -later)
+		}
+		return peak * daily(t, 10, 0)
+	}
+}
