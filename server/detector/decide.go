@@ -56,6 +56,10 @@ type Decision struct {
 // last 5m: 85 vs 12.0 expected (7.1x), significance 14.2 (-log10 p) at least 5:
 // warning". It allocates; call it when something changed.
 func (d *Decision) Rule(p Params) string {
+	if d.Cold && p.ColdStartRecord <= 0 {
+		return fmt.Sprintf("cold start (less than %s of history): %.0f distinct reporters in %s; %d open an outage",
+			p.MinHistory, d.Actual, d.Window, p.ColdStart)
+	}
 	if d.Cold {
 		return fmt.Sprintf("cold start (less than %s of history): %.0f distinct reporters in %s, the busiest %s before %.0f; "+
 			"%d and %gx the busiest open an outage", p.MinHistory, d.Actual, d.Window, d.Window, d.Expected, p.ColdStart, p.ColdStartRecord)
