@@ -644,9 +644,14 @@ func (m *Model) dispersion(w float64) float64 {
 // days cannot speak for it. Learning measures against dispersion(), not
 // this.
 func (m *Model) judgedDispersion(w float64, u int64) float64 {
-	phi := m.dispersion(w)
+	return m.firstWeekFloor(m.dispersion(w), u)
+}
+
+// firstWeekFloor is phi raised to Params.PriorDispersion while unix time u
+// is in the series' first week (judgedDispersion).
+func (m *Model) firstWeekFloor(phi float64, u int64) float64 {
 	if u-m.first < weekSecs {
-		phi = math.Max(phi, m.p.PriorDispersion)
+		return math.Max(phi, m.p.PriorDispersion)
 	}
 	return phi
 }

@@ -219,7 +219,7 @@ func (m *Model) judge(d *Decision, w time.Duration, x, mu, bx, bmu float64, judg
 		mins := w.Minutes() * lmu / math.Max(mu, 1e-9)
 		phi := m.dispersion(mins)
 		if judged {
-			phi = m.judgedDispersion(mins, d.At.Unix())
+			phi = m.firstWeekFloor(phi, d.At.Unix())
 		}
 		st.Significance = Significance(lx, lmu, phi)
 	}
