@@ -23,6 +23,7 @@ import (
 
 	"github.com/outcry/outcry/handlers"
 	"github.com/outcry/outcry/models"
+	"github.com/outcry/outcry/server/catalog"
 	"github.com/outcry/outcry/server/detector"
 	"github.com/outcry/outcry/server/store"
 	"github.com/outcry/outcry/server/webhook"
@@ -36,7 +37,7 @@ type App struct {
 	store   *store.Store
 	writer  *store.Writer
 	limits  *limits
-	cat     *catalog
+	cat     *catalog.Catalog
 	snap    *detector.Snapshot
 	runner  *detector.Runner
 	hooks   *webhook.Service
@@ -79,19 +80,16 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if a.store, err = store.Open(ctx, cfg.DatabaseURL, a.log); err != nil {
 		return nil, err
 	}
-	if a.cat, err = newCatalog(ctx, a.store); err != nil {
+	if a.cat, err = catalog.New(ctx, a.store); err != nil {
 		return nil, err
 	}
 	if cfg.Demo {
-		seeded, err := seedDemo(ctx, a.cat)
+		seeded, err := catalog.SeedDemo(ctx, a.cat, a.now())
 		if err != nil {
 			return nil, fmt.Errorf("seeding the demo catalogue: %w", err)
 		}
 		if seeded {
-			if err := seedDemoHistory(ctx, a.cat, a.now()); err != nil {
-				return nil, fmt.Errorf("seeding demo history: %w", err)
-			}
-			a.log.Info("seeded the demo catalogue with synthetic history", "services", len(demoCatalogue), "days", demoDays)
+			a.log.Info("seeded the demo catalogue with synthetic history", "services", catalog.DemoServices(), "days", catalog.DemoDays)
 		}
 	}
 	secret := cfg.HashSecret
@@ -304,8 +302,9 @@ func randomHex() string {
 	return hex.EncodeToString(b[:])
 }
 
-var _ handlers.Catalog = (*catalog)(nil)
-var _ detector.Catalog = (*catalog)(nil)
+var _ handlers.Catalog = (*catalog.Catalog)(nil)
+var _ detector.Catalog = (*catalog.Catalog)(nil)
+var _ catalog.Store = (*store.Store)(nil)
 var _ models.CounterReader = (*limits)(nil)
 
 // Handler is the app's HTTP handler (for benchmarks that skip the network).

@@ -1,4 +1,4 @@
-package server
+package cli
 
 import (
 	"bytes"
@@ -110,9 +110,10 @@ func (s *simulator) run(ctx context.Context, perMinute int, d time.Duration) (se
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if s.send(ctx) {
+			switch accepted := s.send(ctx); {
+			case accepted:
 				ok.Add(1)
-			} else {
+			case ctx.Err() == nil: // the run's own end is not a refusal
 				bad.Add(1)
 			}
 		})

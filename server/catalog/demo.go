@@ -1,7 +1,8 @@
-package server
+package catalog
 
 import (
 	"context"
+	"time"
 
 	"github.com/outcry/outcry/models"
 )
@@ -19,8 +20,9 @@ var demoCatalogue = []models.Service{
 	{Slug: "perplexity", Name: "Perplexity", Problems: []string{"login", "app", "website", "api", "search"}},
 }
 
-// seedDemo creates the demo catalogue in an empty database.
-func seedDemo(ctx context.Context, cat *catalog) (bool, error) {
+// SeedDemo creates the demo catalogue in an empty database and gives it
+// DemoDays of synthetic history ending at now. It reports whether it seeded.
+func SeedDemo(ctx context.Context, cat *Catalog, now time.Time) (bool, error) {
 	n, err := cat.st.CountServices(ctx)
 	if err != nil || n > 0 {
 		return false, err
@@ -31,5 +33,8 @@ func seedDemo(ctx context.Context, cat *catalog) (bool, error) {
 			return false, err
 		}
 	}
-	return true, nil
+	return true, seedDemoHistory(ctx, cat, now)
 }
+
+// DemoServices is how many services the demo catalogue has.
+func DemoServices() int { return len(demoCatalogue) }

@@ -1,4 +1,4 @@
-package server
+package catalog
 
 import (
 	"context"
@@ -9,9 +9,9 @@ import (
 	"github.com/outcry/outcry/models"
 )
 
-// demoDays is how much synthetic history the demo catalogue starts with, so
+// DemoDays is how much synthetic history the demo catalogue starts with, so
 // that baselines and charts mean something on the first run.
-const demoDays = 14
+const DemoDays = 14
 
 // demoPeak is each demo service's typical busiest rate of counted reports
 // per minute: on a normal day a few people always have a problem.
@@ -29,7 +29,7 @@ var demoRegions = []struct {
 	{"KR", 0.06, 9}, {"JP", 0.06, 9}, {"ID", 0.05, 7}, {"FR", 0.05, 1}, {"CA", 0.04, -5}, {"ZZ", 0.04, 0},
 }
 
-// demoHistory builds demoDays of 15-minute rollups ending at the bucket
+// demoHistory builds DemoDays of 15-minute rollups ending at the bucket
 // before now: a daily cycle per region (people report when they are awake),
 // quieter weekends, Poisson noise, marked Demo. It is deterministic per
 // service so every fresh start looks the same.
@@ -40,7 +40,7 @@ func demoHistory(svc models.Service, now time.Time) []models.Rollup {
 	}
 	rng := rand.New(rand.NewPCG(uint64(svc.ID), 2024_12_11))
 	end := models.BucketOf(now)
-	start := end.Add(-demoDays * 24 * time.Hour)
+	start := end.Add(-DemoDays * 24 * time.Hour)
 	var out []models.Rollup
 	for b := start; b.Before(end); b = b.Add(models.BucketSize) {
 		for _, r := range demoRegions {
@@ -88,7 +88,7 @@ func poisson(rng *rand.Rand, mean float64) int {
 }
 
 // seedDemoHistory gives every demo service its synthetic history.
-func seedDemoHistory(ctx context.Context, cat *catalog, now time.Time) error {
+func seedDemoHistory(ctx context.Context, cat *Catalog, now time.Time) error {
 	for _, svc := range cat.Services() {
 		if !svc.Demo {
 			continue
