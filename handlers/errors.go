@@ -13,6 +13,7 @@ var statusOf = map[models.Code]int{
 	models.CodeMalformed:    http.StatusBadRequest,
 	models.CodeUnauthorized: http.StatusUnauthorized,
 	models.CodeNotFound:     http.StatusNotFound,
+	models.CodeMethod:       http.StatusMethodNotAllowed,
 	models.CodeConflict:     http.StatusConflict,
 	models.CodeTooLarge:     http.StatusRequestEntityTooLarge,
 	models.CodeUnsupported:  http.StatusUnsupportedMediaType,

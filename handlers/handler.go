@@ -44,10 +44,14 @@ type IncidentLister interface {
 	Incidents(ctx context.Context, serviceID uint, limit int) ([]models.Incident, error)
 }
 
-// Checker is a dependency /readyz asks.
+// Checker is a dependency /readyz asks. A failing check makes the replica
+// not ready (503) unless it is Optional: then it is reported as "degraded"
+// and the replica stays in service (Redis: reports are still accepted, with
+// in-process limits).
 type Checker struct {
-	Name  string
-	Check func(ctx context.Context) error
+	Name     string
+	Check    func(ctx context.Context) error
+	Optional bool
 }
 
 // Deps is everything the handlers need, passed in by server.
@@ -75,7 +79,9 @@ type Deps struct {
 // Handler serves every route; see Routes.
 type Handler struct {
 	Deps
-	log *slog.Logger
+	log     *slog.Logger
+	limited limitedLines // the access log's 429 throttle
+	ready   readiness
 }
 
 // New builds the handler set.

@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -49,20 +51,59 @@ type limitedLines struct {
 }
 
 // take reports whether a 429 at now gets its own line, and how many were
-// left out before it.
+// left out before it. The second only moves forward: requests finish out of
+// order, and one that started in an earlier second must not open it again.
 func (l *limitedLines) take(now time.Time) (bool, int64) {
-	sec, last := now.Unix(), l.second.Load()
-	if sec == last || !l.second.CompareAndSwap(last, sec) {
-		l.suppressed.Add(1)
-		return false, 0
+	sec := now.Unix()
+	for {
+		last := l.second.Load()
+		if sec <= last {
+			l.suppressed.Add(1)
+			return false, 0
+		}
+		if l.second.CompareAndSwap(last, sec) {
+			return true, l.suppressed.Swap(0)
+		}
 	}
-	return true, l.suppressed.Swap(0)
+}
+
+// pending takes the count left out since the last line once its second is
+// over, so the end of a flood is written too (FlushAccessLog).
+func (l *limitedLines) pending(now time.Time) int64 {
+	if now.Unix() <= l.second.Load() {
+		return 0
+	}
+	return l.suppressed.Swap(0)
+}
+
+// FlushAccessLog writes how many rate-limited requests were left out of
+// the access log since its last 429 line, if any. The app calls it every
+// second and at shutdown, so a flood's last count is never lost.
+func (h *Handler) FlushAccessLog(now time.Time) {
+	if h.AccessLog == nil {
+		return
+	}
+	if n := h.limited.pending(now); n > 0 {
+		h.AccessLog.LogAttrs(context.Background(), slog.LevelInfo, "http",
+			slog.Int("status", http.StatusTooManyRequests), slog.Int64("suppressed_429s", n))
+	}
+}
+
+// methodLabel maps the client's method to a fixed set, so a client cannot
+// grow /metrics (or the log's vocabulary) by inventing methods.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
 }
 
 // observe gives each request an id (or keeps a sane X-Request-ID), records
 // latency by route template, and writes the access log line.
 func (h *Handler) observe(ids *requestIDs) gin.HandlerFunc {
-	var limited limitedLines
+	limited := &h.limited
 	return func(c *gin.Context) {
 		start := time.Now()
 		id := c.GetHeader("X-Request-ID")
@@ -79,7 +120,7 @@ func (h *Handler) observe(ids *requestIDs) gin.HandlerFunc {
 		}
 		status := c.Writer.Status()
 		if h.Metrics != nil {
-			h.Metrics.Latency.WithLabelValues(c.Request.Method, route, statusText(status)).Observe(took.Seconds())
+			h.Metrics.Latency.WithLabelValues(methodLabel(c.Request.Method), route, statusText(status)).Observe(took.Seconds())
 		}
 		if h.AccessLog == nil || (h.AccessErrorsOnly && status < 400) {
 			return
@@ -92,7 +133,7 @@ func (h *Handler) observe(ids *requestIDs) gin.HandlerFunc {
 			return
 		}
 		attrs := [7]slog.Attr{
-			slog.String("request_id", id), slog.String("method", c.Request.Method),
+			slog.String("request_id", id), slog.String("method", methodLabel(c.Request.Method)),
 			slog.String("route", route), slog.Int("status", status),
 			slog.Float64("latency_ms", float64(took.Microseconds())/1000), slog.Int("bytes", c.Writer.Size()),
 		}
@@ -130,7 +171,7 @@ func (h *Handler) recovery() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if p := recover(); p != nil {
-				h.log.Error("panic", "request_id", requestID(c), "route", c.FullPath(), "panic", p)
+				h.log.Error("panic", "request_id", requestID(c), "route", c.FullPath(), "panic", p, "stack", string(debug.Stack()))
 				h.respondError(c, models.Errorf(models.CodeInternal, "internal error"))
 			}
 		}()

@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 
 	"github.com/outcry/outcry/models"
@@ -15,9 +13,7 @@ func (h *Handler) Routes(r *gin.Engine) {
 	r.NoRoute(func(c *gin.Context) {
 		h.respondError(c, models.Errorf(models.CodeNotFound, "no such page or endpoint"))
 	})
-	r.NoMethod(func(c *gin.Context) {
-		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: "method_not_allowed", Message: "method not allowed"}})
-	})
+	r.NoMethod(h.noMethod)
 
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", h.readyz)
@@ -44,4 +40,9 @@ func (h *Handler) Routes(r *gin.Engine) {
 	}
 
 	h.publicPages(r)
+}
+
+// noMethod answers a known path asked with a method it does not serve.
+func (h *Handler) noMethod(c *gin.Context) {
+	h.respondError(c, models.Errorf(models.CodeMethod, "method %s is not allowed here", methodLabel(c.Request.Method)))
 }

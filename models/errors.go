@@ -15,6 +15,7 @@ const (
 	CodeMalformed    Code = "malformed"              // 400: the body is not the JSON we expect
 	CodeUnauthorized Code = "unauthorized"           // 401: missing or wrong admin token
 	CodeNotFound     Code = "not_found"              // 404
+	CodeMethod       Code = "method_not_allowed"     // 405
 	CodeConflict     Code = "conflict"               // 409: the thing exists already
 	CodeTooLarge     Code = "too_large"              // 413
 	CodeUnsupported  Code = "unsupported_media_type" // 415

@@ -64,13 +64,13 @@ func (in *ReportInput) Validate(s *Service) error {
 // NormalizeRegion returns the upper-case ISO 3166-1 alpha-2 code for s, and
 // whether s is one. "ZZ" (unknown) is accepted.
 func NormalizeRegion(s string) (string, bool) {
-	if len(s) != 2 {
+	// Two ASCII letters, checked on the bytes before any case mapping:
+	// strings.ToUpper maps some two-byte letters to one byte ("ı" → "I",
+	// "ſ" → "S"), so checking after it would index past the end.
+	if len(s) != 2 || !isASCIILetter(s[0]) || !isASCIILetter(s[1]) {
 		return "", false
 	}
-	up := strings.ToUpper(s)
-	if up[0] < 'A' || up[0] > 'Z' || up[1] < 'A' || up[1] > 'Z' {
-		return "", false
-	}
+	up := string([]byte{s[0] &^ 0x20, s[1] &^ 0x20})
 	if up == UnknownRegion {
 		return up, true
 	}
@@ -80,6 +80,8 @@ func NormalizeRegion(s string) (string, bool) {
 	}
 	return up, true
 }
+
+func isASCIILetter(b byte) bool { return (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') }
 
 // Rollup is the number of counted (unique) reports of one service in one
 // 15-minute bucket, by region and problem: the history baselines learn from.

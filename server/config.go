@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -22,7 +24,6 @@ type Config struct {
 	RedisURL        string           // OUTCRY_REDIS_URL: empty = in-process limits and counters
 	RedisPrefix     string           // OUTCRY_REDIS_PREFIX: prefix of every Redis key
 	AdminToken      string           // OUTCRY_ADMIN_TOKEN(_FILE): generated and logged once when empty
-	AdminGenerated  bool             // the token was generated at start
 	HashSecret      string           // OUTCRY_HASH_SECRET(_FILE): keys reporter hashes; stored in the DB when empty
 	TrustedProxies  []string         // OUTCRY_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
 	Demo            bool             // OUTCRY_DEMO: seed a demo catalogue into an empty database
@@ -95,16 +96,28 @@ func Load(getenv func(string) string) (Config, error) {
 		LogFormat:       get("OUTCRY_LOG_FORMAT", "json"),
 		ShutdownTimeout: dur("OUTCRY_SHUTDOWN_TIMEOUT", "20s"),
 	}
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || !isPort(port) {
+		errs = append(errs, fmt.Errorf("OUTCRY_ADDR=%q: want host:port or :port with a port number", c.Addr))
+	}
 	if c.PublicURL == "" {
 		// Links in alerts and embeds point here until OUTCRY_PUBLIC_URL says
 		// where people really reach us.
-		host, port, _ := strings.Cut(c.Addr, ":")
-		if host == "" || host == "0.0.0.0" || host == "[::]" {
+		host, port, _ := net.SplitHostPort(c.Addr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
 			host = "localhost"
 		}
-		c.PublicURL = "http://" + host
 		if port != "" && port != "80" {
-			c.PublicURL += ":" + port
+			host = net.JoinHostPort(host, port)
+		} else if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		c.PublicURL = "http://" + host
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if getenv("OUTCRY_PUBLIC_URL") != "" {
+			errs = append(errs, fmt.Errorf("OUTCRY_PUBLIC_URL=%q: want an absolute http(s) URL such as https://status.example.com", c.PublicURL))
+		} else {
+			errs = append(errs, fmt.Errorf("OUTCRY_ADDR=%q: its host cannot make a public URL; set OUTCRY_PUBLIC_URL", c.Addr))
 		}
 	}
 	if c.RollupRetention < 183*24*time.Hour {
@@ -163,12 +176,24 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
+func isPort(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 16)
+	return err == nil
+}
+
+// maxDays bounds a duration given in days (about 100 years).
+const maxDays = 36500
+
 // parseDuration is time.ParseDuration that also takes days ("30d").
 func parseDuration(s string) (time.Duration, error) {
 	if d, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.ParseFloat(d, 64)
 		if err != nil {
 			return 0, err
+		}
+		// Bounded so the conversion cannot overflow (NaN fails both tests).
+		if !(n >= 0 && n <= maxDays) {
+			return 0, fmt.Errorf("%q: at most %d days", s, maxDays)
 		}
 		return time.Duration(n * float64(24*time.Hour)), nil
 	}

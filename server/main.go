@@ -20,8 +20,9 @@ func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer) in
 	if getenv("GIN_MODE") == "" {
 		gin.SetMode(gin.ReleaseMode)
 	}
-	log := NewLogger(cfg, stderr)
-	app, err := New(ctx, cfg, Options{Log: log, LogWriter: stderr})
+	w := &lockedWriter{w: stderr} // application and access lines share one stream
+	log := NewLogger(cfg, w)
+	app, err := New(ctx, cfg, Options{Log: log, LogWriter: w})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

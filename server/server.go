@@ -43,6 +43,7 @@ type App struct {
 	hooks   *webhook.Service
 	reg     *prometheus.Registry
 	engine  *gin.Engine
+	handler *handlers.Handler
 	httpSrv *http.Server
 	ln      net.Listener
 	access  *bufferedLog
@@ -137,7 +138,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 	ready := []handlers.Checker{{Name: "database", Check: a.store.Ping}}
 	if a.limits.redis != nil {
-		ready = append(ready, handlers.Checker{Name: "redis", Check: a.limits.Ping})
+		ready = append(ready, handlers.Checker{Name: "redis", Check: a.limits.Ping, Optional: true})
 	}
 	accessLog := a.log
 	if opts.LogWriter != nil {
@@ -156,6 +157,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		Log:            a.log, Now: a.now,
 	})
 	h.Routes(a.engine)
+	a.handler = h
 
 	a.ln = opts.Listener
 	if a.ln == nil {
@@ -189,6 +191,7 @@ func (a *App) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.runner.Run(bg) })
 	wg.Go(func() { a.jobs(bg) })
+	wg.Go(func() { a.flushAccessLog(bg) })
 	hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHooks()
 	var hooksWG sync.WaitGroup
@@ -225,6 +228,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	stopHooks()
 	hooksWG.Wait()
+	a.handler.FlushAccessLog(time.Now().Add(time.Second))
 	a.closeAll()
 	a.log.Info("stopped")
 	return err
@@ -276,6 +280,21 @@ func (a *App) jobs(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+	}
+}
+
+// flushAccessLog writes, once a second, how many rate-limited requests the
+// access log left out, so the end of a flood is never silent.
+func (a *App) flushAccessLog(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			a.handler.FlushAccessLog(time.Now())
 		}
 	}
 }
