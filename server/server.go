@@ -108,13 +108,10 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	a.reg.MustRegister(batches)
 	a.writer = a.store.NewWriter(store.WriterOptions{OnBatch: func(n int, _ time.Duration) { batches.Observe(float64(n)) }})
 
-	a.hooks = webhook.New(a.store.DB(), webhook.Options{
+	a.hooks = webhook.New(a.store, webhook.Options{
 		AllowPrivate: cfg.WebhookAllowPrivate, PublicURL: cfg.PublicURL,
 		Log: a.log, Now: a.now, Metrics: a.reg,
 	})
-	if err := a.hooks.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("webhook tables: %w", err)
-	}
 
 	a.snap = detector.NewSnapshot()
 	a.runner = detector.NewRunner(detector.RunnerDeps{
@@ -192,11 +189,11 @@ func (a *App) Run(ctx context.Context) error {
 	hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHooks()
 	var hooksWG sync.WaitGroup
-	hooksWG.Go(func() { a.hooks.Run(hooksCtx) })
+	hooksWG.Go(func() { a.hooks.Run(hooksCtx, a.store) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.httpSrv.Serve(a.ln) }()
-	a.log.Info("outcry is serving", "addr", a.Addr(), "redis", a.limits.redis != nil, "database", a.cfg.DatabaseURL)
+	a.log.Info("outcry is serving", "addr", a.Addr(), "redis", a.limits.redis != nil, "database", a.store.Dialect())
 
 	var err error
 	select {
@@ -207,36 +204,77 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	a.log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
-	defer cancel()
-	if e := a.httpSrv.Shutdown(sctx); e != nil {
-		a.log.Warn("HTTP shutdown", "err", e)
-		_ = a.httpSrv.Close()
-	}
+	// Each step has its own OUTCRY_SHUTDOWN_TIMEOUT: one slow step cannot
+	// eat the others' time, and none can hang the process.
+	a.step("http server", func(ctx context.Context) error {
+		if e := a.httpSrv.Shutdown(ctx); e != nil {
+			_ = a.httpSrv.Close()
+			return e
+		}
+		return nil
+	})
 	stopBg()
-	wg.Wait()
-	if e := a.writer.Close(sctx); e != nil {
+	a.step("detector runner and jobs", func(ctx context.Context) error { return waitGroup(ctx, &wg) })
+	if e := a.step("report writer flush", a.writer.Close); e != nil {
 		err = errors.Join(err, e)
 	}
-	// Deliveries still in flight get the rest of the shutdown budget; any
-	// not finished stay pending in the database for the next start.
-	if e := a.hooks.Close(sctx); e != nil {
-		a.log.Warn("webhook attempts aborted at shutdown; they resume at the next start", "err", e)
-	}
-	stopHooks()
-	hooksWG.Wait()
+	// Deliveries still in flight get a step of their own; any not finished
+	// stay pending in the database for the next start.
+	a.step("webhook dispatcher drain", func(ctx context.Context) error {
+		e := a.hooks.Close(ctx)
+		stopHooks()
+		return errors.Join(e, waitGroup(ctx, &hooksWG))
+	})
 	a.closeAll()
 	a.log.Info("stopped")
 	return err
 }
 
-// closeAll releases Redis and the database (after the writer flushed).
+// step runs one shutdown step within its own OUTCRY_SHUTDOWN_TIMEOUT and
+// logs it if it did not finish cleanly.
+func (a *App) step(name string, f func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	err := f(ctx)
+	if err != nil {
+		a.log.Warn("shutdown step did not finish cleanly", "step", name, "err", err)
+	}
+	return err
+}
+
+// waitGroup waits for wg until ctx ends.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// closeAll releases what New opened: the report writer (bounded), Redis,
+// and the database — the database only once the writer has stopped, since
+// a batch still being committed needs it (the process is exiting anyway).
 func (a *App) closeAll() {
+	writerDone := true
+	if a.writer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		writerDone = a.writer.Close(ctx) == nil
+		cancel()
+	}
 	if a.limits != nil {
-		_ = a.limits.Close()
+		if err := a.limits.Close(); err != nil {
+			a.log.Warn("closing Redis", "err", err)
+		}
 	}
 	if a.store != nil {
-		_ = a.store.Close()
+		if !writerDone {
+			a.log.Warn("the report writer is still committing; leaving the database open")
+		} else if err := a.store.Close(); err != nil {
+			a.log.Warn("closing the database", "err", err)
+		}
 	}
 	if a.ln != nil {
 		_ = a.ln.Close()

@@ -36,6 +36,9 @@ func (s *Store) DetectorStates(ctx context.Context) ([]models.DetectorState, err
 // neither lose an announced change nor announce one that was not stored.
 func (s *Store) ApplyIncident(ctx context.Context, ch models.IncidentChange) error {
 	err := s.w.WithContext(ctx).Transaction(func(tx *gormDB) error {
+		if err := s.serviceExists(tx, ch.Service.ID); err != nil {
+			return err
+		}
 		if ch.EventType != "" {
 			ch.Incident.NotifiedLevel, ch.Incident.NotifiedPeak, ch.Incident.NotifiedAt = ch.Incident.Level, ch.Incident.Peak, ch.At
 		}
@@ -59,4 +62,24 @@ func (s *Store) ApplyIncident(ctx context.Context, ch models.IncidentChange) err
 		return tx.Create(&ev).Error
 	})
 	return translate(err, "incident")
+}
+
+// serviceExists fails with CodeNotFound if the service was deleted, so a
+// detector tick racing DeleteService cannot bring back its rows. On
+// PostgreSQL the row is locked FOR SHARE until the transaction ends:
+// DeleteService, which deletes the service row first, waits for it, then
+// deletes what it wrote.
+func (s *Store) serviceExists(tx *gormDB, id uint) error {
+	q := tx.Model(&models.Service{}).Select("id").Where("id = ?", id)
+	if s.dialect == Postgres {
+		q = q.Clauses(clause.Locking{Strength: "SHARE"})
+	}
+	var got []uint
+	if err := q.Find(&got).Error; err != nil {
+		return err
+	}
+	if len(got) == 0 {
+		return models.Errorf(models.CodeNotFound, "service %d was deleted", id)
+	}
+	return nil
 }
