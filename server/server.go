@@ -25,6 +25,7 @@ import (
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/catalog"
 	"github.com/outcry/outcry/server/detector"
+	"github.com/outcry/outcry/server/leader"
 	"github.com/outcry/outcry/server/store"
 	"github.com/outcry/outcry/server/webhook"
 )
@@ -39,7 +40,9 @@ type App struct {
 	limits  *limits
 	cat     *catalog.Catalog
 	snap    *detector.Snapshot
-	runner  *detector.Runner
+	holder  string
+	roles   *roles
+	elector *leader.Elector
 	hooks   *webhook.Service
 	reg     *prometheus.Registry
 	engine  *gin.Engine
@@ -114,13 +117,23 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	})
 
 	a.snap = detector.NewSnapshot()
-	a.runner = detector.NewRunner(detector.RunnerDeps{
-		Catalog: a.cat, Counters: a.limits, History: a.store, Incidents: a.store, Snapshot: a.snap,
-		Now: a.now, Log: a.log, PublicURL: cfg.PublicURL,
-		Interval: opts.RunnerInterval, Notify: a.hooks.Notify,
+	a.holder = holderID()
+	a.roles = newRoles(a, opts.RunnerInterval)
+	a.elector = leader.New(leader.Options{
+		Lease: a.store, Holder: a.holder, TTL: cfg.LeaderTTL, Renew: cfg.LeaderRenew, Log: a.log, Metrics: a.reg,
+		Lead: a.roles.lead, Follow: a.roles.follow,
 	})
-	if err := a.runner.Tick(ctx); err != nil {
-		return nil, fmt.Errorf("first detector tick: %w", err)
+	// The first role's first round (a detector tick, or reading the
+	// leader's statuses) completes before serving: pages have something to
+	// show from the first request on.
+	a.elector.Campaign(ctx)
+	select {
+	case err := <-a.roles.first:
+		if err != nil {
+			return nil, fmt.Errorf("first detector tick or status read: %w", err)
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 
 	if cfg.AdminToken == "" {
@@ -178,18 +191,17 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // AdminToken is the admin token in force (generated when none was set).
 func (a *App) AdminToken() string { return a.cfg.AdminToken }
 
-// Run serves until ctx ends, then shuts down in order, each step bounded:
-// HTTP server → detector runner and jobs → writer flush → webhook
-// dispatcher drain → Redis → database.
+// Run serves until ctx ends, then shuts down in order, each step bounded by
+// OUTCRY_SHUTDOWN_TIMEOUT: HTTP server → leader duties (detector,
+// dispatcher, jobs) and the lease's release → writer flush → webhook
+// attempts in flight → Redis → database.
 func (a *App) Run(ctx context.Context) error {
 	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() { a.runner.Run(bg) })
-	wg.Go(func() { a.jobs(bg) })
-	hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopHooks()
-	var hooksWG sync.WaitGroup
-	hooksWG.Go(func() { a.hooks.Run(hooksCtx, a.store) })
+	wg.Go(func() { a.elector.Run(bg) }) // resigns when bg ends: the leader's duties stop, the lease is released
+	if a.store.Dialect() == store.Postgres {
+		wg.Go(func() { a.refreshCatalog(bg) })
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.httpSrv.Serve(a.ln) }()
@@ -214,17 +226,13 @@ func (a *App) Run(ctx context.Context) error {
 		return nil
 	})
 	stopBg()
-	a.step("detector runner and jobs", func(ctx context.Context) error { return waitGroup(ctx, &wg) })
+	a.step("leader duties (detector, dispatcher, jobs) and lease", func(ctx context.Context) error { return waitGroup(ctx, &wg) })
 	if e := a.step("report writer flush", a.writer.Close); e != nil {
 		err = errors.Join(err, e)
 	}
 	// Deliveries still in flight get a step of their own; any not finished
 	// stay pending in the database for the next start.
-	a.step("webhook dispatcher drain", func(ctx context.Context) error {
-		e := a.hooks.Close(ctx)
-		stopHooks()
-		return errors.Join(e, waitGroup(ctx, &hooksWG))
-	})
+	a.step("webhook attempts in flight", a.hooks.Close)
 	a.closeAll()
 	a.log.Info("stopped")
 	return err
@@ -254,10 +262,14 @@ func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
 	}
 }
 
-// closeAll releases what New opened: the report writer (bounded), Redis,
+// closeAll releases what New opened: the leader's duties and lease, the
+// report writer (bounded), Redis,
 // and the database — the database only once the writer has stopped, since
 // a batch still being committed needs it (the process is exiting anyway).
 func (a *App) closeAll() {
+	if a.elector != nil {
+		a.elector.Resign()
+	}
 	writerDone := true
 	if a.writer != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)

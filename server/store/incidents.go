@@ -35,7 +35,18 @@ func (s *Store) DetectorStates(ctx context.Context) ([]models.DetectorState, err
 // change is announced — the webhook outbox event. A crash therefore can
 // neither lose an announced change nor announce one that was not stored.
 func (s *Store) ApplyIncident(ctx context.Context, ch models.IncidentChange) error {
+	return s.applyIncident(ctx, ch, nil, 0)
+}
+
+// applyIncident is ApplyIncident, first passing check (a leader's fence)
+// when it is set, with the event stamped with term.
+func (s *Store) applyIncident(ctx context.Context, ch models.IncidentChange, check func(*gormDB) error, term int64) error {
 	err := s.w.WithContext(ctx).Transaction(func(tx *gormDB) error {
+		if check != nil {
+			if err := check(tx); err != nil {
+				return err
+			}
+		}
 		if err := s.serviceExists(tx, ch.Service.ID); err != nil {
 			return err
 		}
@@ -59,6 +70,7 @@ func (s *Store) ApplyIncident(ctx context.Context, ch models.IncidentChange) err
 		if err != nil {
 			return err
 		}
+		ev.Term = term
 		return tx.Create(&ev).Error
 	})
 	return translate(err, "incident")
