@@ -73,7 +73,7 @@ func (h *Handler) listIncidents(c *gin.Context) {
 		}
 		limit = n
 	}
-	list, err := h.Incidents.Incidents(c, st.Service.ID, limit)
+	list, err := h.Incidents.Incidents(c.Request.Context(), st.Service.ID, limit)
 	if err != nil {
 		h.respondError(c, err)
 		return
@@ -94,7 +94,7 @@ func (h *Handler) createService(c *gin.Context) {
 	if in.ColdStart != nil {
 		svc.ColdStart = *in.ColdStart
 	}
-	if err := h.Catalog.Create(c, &svc); err != nil {
+	if err := h.Catalog.Create(c.Request.Context(), &svc); err != nil {
 		h.respondError(c, err)
 		return
 	}
@@ -125,7 +125,7 @@ func (h *Handler) updateService(c *gin.Context) {
 	if in.ColdStart != nil {
 		svc.ColdStart = *in.ColdStart
 	}
-	if err := h.Catalog.Update(c, &svc); err != nil {
+	if err := h.Catalog.Update(c.Request.Context(), &svc); err != nil {
 		h.respondError(c, err)
 		return
 	}
@@ -133,7 +133,7 @@ func (h *Handler) updateService(c *gin.Context) {
 }
 
 func (h *Handler) deleteService(c *gin.Context) {
-	if err := h.Catalog.Delete(c, c.Param("slug")); err != nil {
+	if err := h.Catalog.Delete(c.Request.Context(), c.Param("slug")); err != nil {
 		h.respondError(c, err)
 		return
 	}

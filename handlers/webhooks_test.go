@@ -20,6 +20,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/outcry/outcry/models"
+	"github.com/outcry/outcry/server/store"
 	"github.com/outcry/outcry/server/webhook"
 	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
@@ -46,25 +47,29 @@ type webhookEnv struct {
 func newWebhookEnv(t *testing.T, allowPrivate bool) *webhookEnv {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
-	db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "x.db")+"?_busy_timeout=5000&_journal_mode=WAL"), &gorm.Config{Logger: logger.Discard})
+	path := filepath.Join(t.TempDir(), "x.db")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := store.Open(context.Background(), path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second handle on the file, for what the tests check behind the API.
+	db, err := gorm.Open(sqlite.Open(path+"?_busy_timeout=5000"), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sqlDB, _ := db.DB()
 	sqlDB.SetMaxOpenConns(1)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := webhook.New(db, webhook.Options{AllowPrivate: allowPrivate, Log: log, Backoff: func(int) time.Duration { return 10 * time.Millisecond }})
-	if err := svc.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	svc := webhook.New(st, webhook.Options{AllowPrivate: allowPrivate, Log: log, Backoff: func(int) time.Duration { return 10 * time.Millisecond }})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { svc.Run(ctx); close(done) }()
+	go func() { svc.Run(ctx, st); close(done) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
 		_ = svc.Close(context.Background())
 		_ = sqlDB.Close()
+		_ = st.Close()
 	})
 	h := New(Deps{Catalog: fakeCatalog{"chatgpt": {ID: 1, Slug: "chatgpt", Name: "ChatGPT"}, "sora": {ID: 2, Slug: "sora", Name: "Sora"}},
 		AdminToken: testToken, Log: log})

@@ -39,6 +39,7 @@ type Event struct {
 	Payload     []byte    `gorm:"not null"`                    // the JSON body (EventEnvelope), built once
 	OccurredAt  time.Time `gorm:"not null"`
 	FannedOut   bool      `gorm:"not null;default:false;index"` // delivery rows exist for every matching subscription
+	Term        int64     `gorm:"not null;default:0"`           // the leader's term (fencing token) it was written under; 0 if unfenced
 	CreatedAt   time.Time
 }
 

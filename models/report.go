@@ -12,7 +12,7 @@ import (
 // salted hash of the client address; the address itself is never stored.
 type Report struct {
 	ID           uint64    `gorm:"primaryKey"`
-	ServiceID    uint      `gorm:"not null"`
+	ServiceID    uint      `gorm:"not null;index:idx_reports_service"`
 	Problem      string    `gorm:"size:32;not null"`
 	Region       string    `gorm:"size:2;not null"`
 	Note         string    `gorm:"size:1200;not null;default:''"`

@@ -20,7 +20,7 @@ import (
 // Config is everything Outcry reads from its environment (OUTCRY_*).
 type Config struct {
 	Addr            string           // OUTCRY_ADDR
-	DatabaseURL     string           // OUTCRY_DATABASE_URL: a SQLite file path
+	DatabaseURL     string           // OUTCRY_DATABASE_URL: a SQLite file path (or sqlite://path), or postgres://…
 	RedisURL        string           // OUTCRY_REDIS_URL: empty = in-process limits and counters
 	RedisPrefix     string           // OUTCRY_REDIS_PREFIX: prefix of every Redis key
 	AdminToken      string           // OUTCRY_ADMIN_TOKEN(_FILE): generated and logged once when empty
@@ -36,6 +36,8 @@ type Config struct {
 	LogFormat       string           // OUTCRY_LOG_FORMAT: json or text
 	AccessLog       string           // OUTCRY_ACCESS_LOG: all, errors (status >= 400) or off
 	ShutdownTimeout time.Duration    // OUTCRY_SHUTDOWN_TIMEOUT
+	LeaderTTL       time.Duration    // OUTCRY_LEADER_TTL: how long the leader lease lives unrenewed (PostgreSQL)
+	LeaderRenew     time.Duration    // OUTCRY_LEADER_RENEW: how often it is renewed, or tried by followers
 	// WebhookAllowPrivate (OUTCRY_WEBHOOK_ALLOW_PRIVATE) lets webhooks reach
 	// loopback and private addresses: for tests and private deployments.
 	WebhookAllowPrivate bool
@@ -95,6 +97,11 @@ func Load(getenv func(string) string) (Config, error) {
 		PublicURL:       strings.TrimRight(get("OUTCRY_PUBLIC_URL", ""), "/"),
 		LogFormat:       get("OUTCRY_LOG_FORMAT", "json"),
 		ShutdownTimeout: dur("OUTCRY_SHUTDOWN_TIMEOUT", "20s"),
+		LeaderTTL:       dur("OUTCRY_LEADER_TTL", "10s"),
+		LeaderRenew:     dur("OUTCRY_LEADER_RENEW", "2s"),
+	}
+	if c.LeaderRenew > 0 && c.LeaderTTL > 0 && 2*c.LeaderRenew > c.LeaderTTL {
+		errs = append(errs, fmt.Errorf("OUTCRY_LEADER_RENEW=%s: renew at least twice per OUTCRY_LEADER_TTL (%s)", c.LeaderRenew, c.LeaderTTL))
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || !isPort(port) {
 		errs = append(errs, fmt.Errorf("OUTCRY_ADDR=%q: want host:port or :port with a port number", c.Addr))

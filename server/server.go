@@ -25,6 +25,7 @@ import (
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/catalog"
 	"github.com/outcry/outcry/server/detector"
+	"github.com/outcry/outcry/server/leader"
 	"github.com/outcry/outcry/server/store"
 	"github.com/outcry/outcry/server/webhook"
 )
@@ -39,7 +40,9 @@ type App struct {
 	limits  *limits
 	cat     *catalog.Catalog
 	snap    *detector.Snapshot
-	runner  *detector.Runner
+	holder  string
+	roles   *roles
+	elector *leader.Elector
 	hooks   *webhook.Service
 	reg     *prometheus.Registry
 	engine  *gin.Engine
@@ -109,22 +112,29 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	a.reg.MustRegister(batches)
 	a.writer = a.store.NewWriter(store.WriterOptions{OnBatch: func(n int, _ time.Duration) { batches.Observe(float64(n)) }})
 
-	a.hooks = webhook.New(a.store.DB(), webhook.Options{
+	a.hooks = webhook.New(a.store, webhook.Options{
 		AllowPrivate: cfg.WebhookAllowPrivate, PublicURL: cfg.PublicURL,
 		Log: a.log, Now: a.now, Metrics: a.reg,
 	})
-	if err := a.hooks.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("webhook tables: %w", err)
-	}
 
 	a.snap = detector.NewSnapshot()
-	a.runner = detector.NewRunner(detector.RunnerDeps{
-		Catalog: a.cat, Counters: a.limits, History: a.store, Incidents: a.store, Snapshot: a.snap,
-		Now: a.now, Log: a.log, PublicURL: cfg.PublicURL,
-		Interval: opts.RunnerInterval, Notify: a.hooks.Notify,
+	a.holder = holderID()
+	a.roles = newRoles(a, opts.RunnerInterval)
+	a.elector = leader.New(leader.Options{
+		Lease: a.store, Holder: a.holder, TTL: cfg.LeaderTTL, Renew: cfg.LeaderRenew, Log: a.log, Metrics: a.reg,
+		Lead: a.roles.lead, Follow: a.roles.follow,
 	})
-	if err := a.runner.Tick(ctx); err != nil {
-		return nil, fmt.Errorf("first detector tick: %w", err)
+	// The first role's first round (a detector tick, or reading the
+	// leader's statuses) completes before serving: pages have something to
+	// show from the first request on.
+	a.elector.Campaign(ctx)
+	select {
+	case err := <-a.roles.first:
+		if err != nil {
+			return nil, fmt.Errorf("first detector tick or status read: %w", err)
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 
 	if cfg.AdminToken == "" {
@@ -183,23 +193,22 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // AdminToken is the admin token in force (generated when none was set).
 func (a *App) AdminToken() string { return a.cfg.AdminToken }
 
-// Run serves until ctx ends, then shuts down in order, each step bounded:
-// HTTP server → detector runner and jobs → writer flush → webhook
-// dispatcher drain → Redis → database.
+// Run serves until ctx ends, then shuts down in order, each step bounded by
+// OUTCRY_SHUTDOWN_TIMEOUT: HTTP server → leader duties (detector,
+// dispatcher, jobs) and the lease's release → writer flush → webhook
+// attempts in flight → Redis → database.
 func (a *App) Run(ctx context.Context) error {
 	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() { a.runner.Run(bg) })
-	wg.Go(func() { a.jobs(bg) })
+	wg.Go(func() { a.elector.Run(bg) }) // resigns when bg ends: the leader's duties stop, the lease is released
+	if a.store.Dialect() == store.Postgres {
+		wg.Go(func() { a.refreshCatalog(bg) })
+	}
 	wg.Go(func() { a.flushAccessLog(bg) })
-	hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopHooks()
-	var hooksWG sync.WaitGroup
-	hooksWG.Go(func() { a.hooks.Run(hooksCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.httpSrv.Serve(a.ln) }()
-	a.log.Info("outcry is serving", "addr", a.Addr(), "redis", a.limits.redis != nil, "database", a.cfg.DatabaseURL)
+	a.log.Info("outcry is serving", "addr", a.Addr(), "redis", a.limits.redis != nil, "database", a.store.Dialect())
 
 	var err error
 	select {
@@ -210,37 +219,78 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	a.log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
-	defer cancel()
-	if e := a.httpSrv.Shutdown(sctx); e != nil {
-		a.log.Warn("HTTP shutdown", "err", e)
-		_ = a.httpSrv.Close()
-	}
+	// Each step has its own OUTCRY_SHUTDOWN_TIMEOUT: one slow step cannot
+	// eat the others' time, and none can hang the process.
+	a.step("http server", func(ctx context.Context) error {
+		if e := a.httpSrv.Shutdown(ctx); e != nil {
+			_ = a.httpSrv.Close()
+			return e
+		}
+		return nil
+	})
 	stopBg()
-	wg.Wait()
-	if e := a.writer.Close(sctx); e != nil {
+	a.step("leader duties (detector, dispatcher, jobs) and lease", func(ctx context.Context) error { return waitGroup(ctx, &wg) })
+	if e := a.step("report writer flush", a.writer.Close); e != nil {
 		err = errors.Join(err, e)
 	}
-	// Deliveries still in flight get the rest of the shutdown budget; any
-	// not finished stay pending in the database for the next start.
-	if e := a.hooks.Close(sctx); e != nil {
-		a.log.Warn("webhook attempts aborted at shutdown; they resume at the next start", "err", e)
-	}
-	stopHooks()
-	hooksWG.Wait()
+	// Deliveries still in flight get a step of their own; any not finished
+	// stay pending in the database for the next start.
+	a.step("webhook attempts in flight", a.hooks.Close)
 	a.handler.FlushAccessLog(time.Now().Add(time.Second))
 	a.closeAll()
 	a.log.Info("stopped")
 	return err
 }
 
-// closeAll releases Redis and the database (after the writer flushed).
+// step runs one shutdown step within its own OUTCRY_SHUTDOWN_TIMEOUT and
+// logs it if it did not finish cleanly.
+func (a *App) step(name string, f func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	err := f(ctx)
+	if err != nil {
+		a.log.Warn("shutdown step did not finish cleanly", "step", name, "err", err)
+	}
+	return err
+}
+
+// waitGroup waits for wg until ctx ends.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// closeAll releases what New opened: the leader's duties and lease, the
+// report writer (bounded), Redis,
+// and the database — the database only once the writer has stopped, since
+// a batch still being committed needs it (the process is exiting anyway).
 func (a *App) closeAll() {
+	if a.elector != nil {
+		a.elector.Resign()
+	}
+	writerDone := true
+	if a.writer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		writerDone = a.writer.Close(ctx) == nil
+		cancel()
+	}
 	if a.limits != nil {
-		_ = a.limits.Close()
+		if err := a.limits.Close(); err != nil {
+			a.log.Warn("closing Redis", "err", err)
+		}
 	}
 	if a.store != nil {
-		_ = a.store.Close()
+		if !writerDone {
+			a.log.Warn("the report writer is still committing; leaving the database open")
+		} else if err := a.store.Close(); err != nil {
+			a.log.Warn("closing the database", "err", err)
+		}
 	}
 	if a.ln != nil {
 		_ = a.ln.Close()

@@ -37,6 +37,14 @@ func New(ctx context.Context, st Store) (*Catalog, error) {
 	return c, c.reload(ctx)
 }
 
+// Reload re-reads the catalogue from the store: replicas call it when
+// another replica changed the services.
+func (c *Catalog) Reload(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reload(ctx)
+}
+
 func (c *Catalog) reload(ctx context.Context) error {
 	all, err := c.st.Services(ctx)
 	if err != nil {

@@ -35,7 +35,21 @@ func (s *Store) DetectorStates(ctx context.Context) ([]models.DetectorState, err
 // change is announced — the webhook outbox event. A crash therefore can
 // neither lose an announced change nor announce one that was not stored.
 func (s *Store) ApplyIncident(ctx context.Context, ch models.IncidentChange) error {
+	return s.applyIncident(ctx, ch, nil, 0)
+}
+
+// applyIncident is ApplyIncident, first passing check (a leader's fence)
+// when it is set, with the event stamped with term.
+func (s *Store) applyIncident(ctx context.Context, ch models.IncidentChange, check func(*gormDB) error, term int64) error {
 	err := s.w.WithContext(ctx).Transaction(func(tx *gormDB) error {
+		if check != nil {
+			if err := check(tx); err != nil {
+				return err
+			}
+		}
+		if err := s.serviceExists(tx, ch.Service.ID); err != nil {
+			return err
+		}
 		if ch.EventType != "" {
 			ch.Incident.NotifiedLevel, ch.Incident.NotifiedPeak, ch.Incident.NotifiedAt = ch.Incident.Level, ch.Incident.Peak, ch.At
 		}
@@ -56,7 +70,28 @@ func (s *Store) ApplyIncident(ctx context.Context, ch models.IncidentChange) err
 		if err != nil {
 			return err
 		}
+		ev.Term = term
 		return tx.Create(&ev).Error
 	})
 	return translate(err, "incident")
+}
+
+// serviceExists fails with CodeNotFound if the service was deleted, so a
+// detector tick racing DeleteService cannot bring back its rows. On
+// PostgreSQL the row is locked FOR SHARE until the transaction ends:
+// DeleteService, which deletes the service row first, waits for it, then
+// deletes what it wrote.
+func (s *Store) serviceExists(tx *gormDB, id uint) error {
+	q := tx.Model(&models.Service{}).Select("id").Where("id = ?", id)
+	if s.dialect == Postgres {
+		q = q.Clauses(clause.Locking{Strength: "SHARE"})
+	}
+	var got []uint
+	if err := q.Find(&got).Error; err != nil {
+		return err
+	}
+	if len(got) == 0 {
+		return models.Errorf(models.CodeNotFound, "service %d was deleted", id)
+	}
+	return nil
 }

@@ -27,7 +27,9 @@ func (s *Store) Rollup(ctx context.Context, since time.Time) error {
 	var rows []row
 	err := s.r.WithContext(ctx).Model(&models.Report{}).
 		Select("service_id, (minute / ?) * ? AS bucket, region, problem, COUNT(*) AS count", bucketSecs, bucketSecs).
-		Where("counted = ? AND minute >= ?", true, from).
+		// Services deleted meanwhile have no rollups: their reports may
+		// still be being deleted, or come from a batch in flight.
+		Where("counted = ? AND minute >= ? AND service_id IN (SELECT id FROM services)", true, from).
 		Group("service_id, bucket, region, problem").
 		Scan(&rows).Error
 	if err != nil {
@@ -53,12 +55,12 @@ func (s *Store) Prune(ctx context.Context, now time.Time, keepReports, keepRollu
 	cut := now.Add(-keepReports).Unix()
 	for {
 		res := s.w.WithContext(ctx).Exec(
-			"DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE minute < ? LIMIT 5000)", cut)
+			"DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE minute < ? LIMIT ?)", cut, deleteSlice)
 		if res.Error != nil {
 			return reports, rollups, translate(res.Error, "reports")
 		}
 		reports += res.RowsAffected
-		if res.RowsAffected < 5000 {
+		if res.RowsAffected < deleteSlice {
 			break
 		}
 	}

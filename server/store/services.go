@@ -33,21 +33,55 @@ func (s *Store) UpdateService(ctx context.Context, svc *models.Service) error {
 	return translate(res.Error, "service "+svc.Slug)
 }
 
-// DeleteService removes a service with its reports, rollups and incidents.
+// DeleteService removes a service with its incidents, detector states,
+// rollups and reports. The service row goes first, with its small tables,
+// in one transaction, so the detector cannot write for it any more
+// (ApplyIncident checks the service inside its own transaction); its rollups
+// and reports follow in slices of deleteSlice rows, so the writer is never
+// held for long (reports are found by idx_reports_service).
 func (s *Store) DeleteService(ctx context.Context, slug string) error {
-	var svc models.Service
-	if err := s.w.WithContext(ctx).Where("slug = ?", slug).Take(&svc).Error; err != nil {
-		return translate(err, "service "+slug)
-	}
+	var id uint
 	err := s.w.WithContext(ctx).Transaction(func(tx *gormDB) error {
-		for _, m := range []any{&models.Report{}, &models.Rollup{}, &models.Incident{}, &models.DetectorState{}} {
-			if err := tx.Where("service_id = ?", svc.ID).Delete(m).Error; err != nil {
+		var svc models.Service
+		if err := tx.Where("slug = ?", slug).Take(&svc).Error; err != nil {
+			return err
+		}
+		id = svc.ID
+		if err := tx.Delete(&svc).Error; err != nil {
+			return err
+		}
+		for _, m := range []any{&models.Incident{}, &models.DetectorState{}} {
+			if err := tx.Where("service_id = ?", id).Delete(m).Error; err != nil {
 				return err
 			}
 		}
-		return tx.Delete(&svc).Error
+		return nil
 	})
-	return translate(err, "service "+slug)
+	if err != nil {
+		return translate(err, "service "+slug)
+	}
+	if err := s.deleteSlices(ctx, "DELETE FROM rollups WHERE (service_id, bucket, region, problem) IN "+
+		"(SELECT service_id, bucket, region, problem FROM rollups WHERE service_id = ? LIMIT ?)", id); err != nil {
+		return translate(err, "rollups of "+slug)
+	}
+	if err := s.deleteSlices(ctx, "DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE service_id = ? LIMIT ?)", id); err != nil {
+		return translate(err, "reports of "+slug)
+	}
+	return nil
+}
+
+// deleteSlice is how many rows one slice of a bulk delete removes.
+const deleteSlice = 5000
+
+// deleteSlices runs a DELETE of at most deleteSlice rows (its parameters:
+// args, then the limit) until it deletes fewer.
+func (s *Store) deleteSlices(ctx context.Context, query string, args ...any) error {
+	for {
+		res := s.w.WithContext(ctx).Exec(query, append(args, deleteSlice)...)
+		if res.Error != nil || res.RowsAffected < deleteSlice {
+			return res.Error
+		}
+	}
 }
 
 // CountServices is how many services exist (demo seeding checks for zero).

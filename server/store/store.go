@@ -1,87 +1,53 @@
 // Package store keeps Outcry's durable data with GORM: SQLite (WAL, one
-// writer) by default. Public methods own their transactions and turn driver
-// errors into domain codes at this boundary.
+// writer) by default, PostgreSQL when the database URL says postgres://.
+// All of Outcry's SQL lives here; consumers declare the interfaces they need
+// and this package implements them. Public methods own their transactions
+// and turn driver errors into domain codes at this boundary.
 package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
 	"github.com/outcry/outcry/models"
 )
 
-// Store is the database. Writes go through one connection (SQLite allows
-// one writer at a time; queueing in Go is cheaper than busy-waiting in
-// SQLite), reads through a small pool that WAL lets run beside the writer.
-type Store struct {
-	w   *gorm.DB // the single writer connection
-	r   *gorm.DB // readers
-	log *slog.Logger
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
 
-	insertStmts map[int]*sql.Stmt // the writer's prepared report inserts, by rows (used only by the writer goroutine)
+// Store is the database. Writes go through w, reads through r: on SQLite w
+// is the one writer connection (SQLite allows one writer at a time;
+// queueing in Go is cheaper than busy-waiting in SQLite) and r a small pool
+// that WAL lets run beside it; on PostgreSQL both are pools.
+type Store struct {
+	w       *gorm.DB
+	r       *gorm.DB
+	dialect string
+	log     *slog.Logger
 }
 
-// Open opens (creating if needed) the SQLite database at path and migrates it.
-func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("store: empty database path")
-	}
-	path = strings.TrimPrefix(path, "sqlite://")
-	path = strings.TrimPrefix(path, "file:")
-	// synchronous=FULL: a report answered 202 survives power loss, not only a
-	// crash of the process; group commit pays the fsync once per batch.
-	params := url.Values{}
-	params.Set("_journal_mode", "WAL")
-	params.Set("_busy_timeout", "10000")
-	params.Set("_synchronous", "FULL")
-	params.Set("_foreign_keys", "on")
-	params.Set("_txlock", "immediate")
-	cfg := &gorm.Config{
-		Logger:                 logger.Discard,
-		SkipDefaultTransaction: true,
-		PrepareStmt:            true,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
-	}
-	w, err := gorm.Open(sqlite.Open("file:"+path+"?"+params.Encode()), cfg)
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	wdb, err := w.DB()
+// IsPostgres reports whether url names a PostgreSQL database
+// (postgres:// or postgresql://); anything else is a SQLite file.
+func IsPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// Open opens (creating if needed) the database at url and migrates it to
+// the newest schema.
+func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
+	s, err := open(url, log)
 	if err != nil {
 		return nil, err
 	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxIdleTime(0)
-	wdb.SetConnMaxLifetime(0)
-
-	rp := url.Values{}
-	rp.Set("_busy_timeout", "10000")
-	rp.Set("_query_only", "true")
-	r, err := gorm.Open(sqlite.Open("file:"+path+"?"+rp.Encode()), cfg)
-	if err != nil {
-		_ = wdb.Close()
-		return nil, fmt.Errorf("store: open readers %s: %w", path, err)
-	}
-	rdb, err := r.DB()
-	if err != nil {
-		_ = wdb.Close()
-		return nil, err
-	}
-	rdb.SetMaxOpenConns(4)
-	rdb.SetMaxIdleConns(4)
-
-	s := &Store{w: w, r: r, log: log}
 	if err := s.migrate(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -89,18 +55,43 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	return s, nil
 }
 
-// migrate grows the schema. AutoMigrate is enough while the schema only
-// grows; the first destructive change brings versioned migrations.
-func (s *Store) migrate(ctx context.Context) error {
-	err := s.w.WithContext(ctx).AutoMigrate(
-		&models.Service{}, &models.Report{}, &models.Rollup{},
-		&models.Incident{}, &models.Setting{}, &models.DetectorState{}, &models.Event{},
-	)
-	if err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+// open connects without migrating.
+func open(url string, log *slog.Logger) (*Store, error) {
+	if url == "" {
+		return nil, errors.New("store: empty database URL")
 	}
-	return nil
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Store{log: log}
+	var err error
+	if IsPostgres(url) {
+		s.dialect = Postgres
+		s.w, s.r, err = openPostgres(url)
+	} else {
+		s.dialect = SQLite
+		s.w, s.r, err = openSQLite(url)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
+
+// gormConfig is a fresh configuration: each gorm.Open gets its own, since
+// GORM keeps the connection pool, callbacks and statement cache in it.
+func gormConfig() *gorm.Config {
+	return &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            true,
+		TranslateError:         true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+}
+
+// Dialect is SQLite or Postgres.
+func (s *Store) Dialect() string { return s.dialect }
 
 // Ping checks that the database answers (for /readyz).
 func (s *Store) Ping(ctx context.Context) error {
@@ -111,13 +102,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return db.PingContext(ctx)
 }
 
-// Close closes every connection.
+// Close closes every connection. Close writers first: a writer's last batch
+// needs the database.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range s.insertStmts {
-		errs = append(errs, st.Close())
-	}
 	for _, g := range []*gorm.DB{s.r, s.w} {
+		if g == nil {
+			continue
+		}
 		if db, err := g.DB(); err == nil {
 			errs = append(errs, db.Close())
 		}
@@ -125,28 +117,22 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// DB is the writer handle, for packages that keep their own tables in the
-// same database (webhook outbox) and must share its transactions.
-func (s *Store) DB() *gorm.DB { return s.w }
-
 // translate turns a driver error into a domain error.
 func translate(err error, what string) error {
+	var me *models.Error
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &me):
+		return err
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return models.Errorf(models.CodeNotFound, "%s not found", what)
-	case errors.Is(err, gorm.ErrDuplicatedKey), isUniqueViolation(err):
+	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return models.Errorf(models.CodeConflict, "%s already exists", what)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return models.Wrap(models.CodeUnavailable, err, "the database did not answer in time")
 	}
 	return models.Wrap(models.CodeInternal, err, what)
-}
-
-func isUniqueViolation(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "duplicate key value")
 }
 
 type gormDB = gorm.DB

@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +15,7 @@ import (
 // transaction, commits, and only then releases every waiting handler. One
 // fsync serves a whole batch, so durability costs little under a surge.
 type Writer struct {
-	st       *Store
+	ins      inserter // owned by the writer goroutine
 	log      *slog.Logger
 	queue    chan *pending
 	maxBatch int
@@ -52,7 +50,7 @@ func (s *Store) NewWriter(opts WriterOptions) *Writer {
 		opts.MaxBatch = 512
 	}
 	w := &Writer{
-		st: s, log: s.log, queue: make(chan *pending, opts.Queue), maxBatch: opts.MaxBatch,
+		ins: s.newInserter(), log: s.log, queue: make(chan *pending, opts.Queue), maxBatch: opts.MaxBatch,
 		done: make(chan struct{}), onBatch: opts.OnBatch,
 	}
 	go w.loop()
@@ -97,6 +95,7 @@ func (w *Writer) Write(ctx context.Context, r *models.Report) error {
 
 func (w *Writer) loop() {
 	defer close(w.done)
+	defer w.ins.close()
 	batch := make([]*pending, 0, w.maxBatch)
 	rows := make([]*models.Report, 0, w.maxBatch)
 	for first := range w.queue {
@@ -128,12 +127,21 @@ func (w *Writer) loop() {
 	}
 }
 
-// commit inserts rows in one transaction, retrying a failed batch once
-// (SQLITE_BUSY from a concurrent admin write is the usual cause).
+// commitAttempts is how often a batch is tried before its reports fail.
+const commitAttempts = 3
+
+// commit inserts rows in one transaction, retrying a failed batch twice
+// (SQLITE_BUSY from a concurrent admin write, or a PostgreSQL connection
+// lost and re-dialled, are the usual causes).
 func (w *Writer) commit(rows []*models.Report) error {
 	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		err = w.st.insertReports(rows)
+	for attempt := 0; attempt < commitAttempts; attempt++ {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
+		}
+		// Background context on purpose: a batch serves many requests, and
+		// one of them going away must not abort the others' commit.
+		err = w.ins.insert(context.Background(), rows)
 		if err == nil {
 			return nil
 		}
@@ -141,13 +149,14 @@ func (w *Writer) commit(rows []*models.Report) error {
 			r.ID = 0
 		}
 		w.log.Warn("report batch failed", "size", len(rows), "attempt", attempt+1, "err", err)
-		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
 	}
 	return translate(err, "report")
 }
 
 // Close stops accepting reports, commits everything already queued and
-// returns when the last batch is committed or ctx ends.
+// returns when the last batch is committed or ctx ends. Close the store
+// only after a Close that returned nil (or Done): a batch still being
+// committed needs the database.
 func (w *Writer) Close(ctx context.Context) error {
 	w.mu.Lock()
 	if !w.closed {
@@ -163,94 +172,20 @@ func (w *Writer) Close(ctx context.Context) error {
 	}
 }
 
-// insertChunk is how many rows one INSERT statement carries (8 parameters
-// each, far below SQLite's limit of 32,766).
-const insertChunk = 64
+// Done is closed when the writer goroutine has committed its last batch
+// and released its statements.
+func (w *Writer) Done() <-chan struct{} { return w.done }
 
-// insertReportSQL is the multi-row insert of n reports.
-func insertReportSQL(n int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO reports (service_id, problem, region, note, reporter_hash, counted, minute, created_at) VALUES ")
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?,?,?,?,?,?,?,?)")
-	}
-	return b.String()
+// inserter inserts one batch of reports in one transaction and sets their
+// IDs; each dialect has its own fastest way.
+type inserter interface {
+	insert(ctx context.Context, rows []*models.Report) error
+	close()
 }
 
-// insertReports inserts rows in one transaction. On SQLite it sends them in
-// multi-row INSERTs of up to insertChunk rows, each statement prepared once
-// per size on the single writer connection: one cgo call and one statement
-// step per chunk instead of per row. GORM's batch builder costs more than
-// SQLite itself here. Other dialects take GORM's multi-row insert.
-//
-// IDs: the writer holds SQLite's only write lock for the whole transaction,
-// and SQLite gives each row of a multi-row INSERT the next rowid in order,
-// so a chunk's rows are last_insert_rowid()-n+1 … last_insert_rowid().
-func (s *Store) insertReports(rows []*models.Report) error {
-	// Background context on purpose: a batch serves many requests, and one
-	// of them going away must not abort the others' commit.
-	ctx := context.Background()
-	if s.w.Dialector.Name() != "sqlite" {
-		return s.w.WithContext(ctx).Transaction(func(tx *gormDB) error {
-			return tx.CreateInBatches(rows, 100).Error
-		})
+func (s *Store) newInserter() inserter {
+	if s.dialect == Postgres {
+		return &pgInserter{st: s}
 	}
-	db, err := s.w.DB()
-	if err != nil {
-		return err
-	}
-	// Prepare before BeginTx: the transaction holds the only connection.
-	for _, n := range []int{min(len(rows), insertChunk), len(rows) % insertChunk} {
-		if _, err := s.insertStmt(ctx, db, n); err != nil {
-			return err
-		}
-	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	args := make([]any, 0, 8*insertChunk)
-	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), insertChunk)]
-		rows = rows[len(chunk):]
-		stmt := s.insertStmts[len(chunk)]
-		args = args[:0]
-		for _, r := range chunk {
-			args = append(args, r.ServiceID, r.Problem, r.Region, r.Note, r.ReporterHash, r.Counted, r.Minute, r.CreatedAt)
-		}
-		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-		if err != nil {
-			_ = tx.Rollback()
-			return err
-		}
-		last, err := res.LastInsertId()
-		if err != nil {
-			_ = tx.Rollback()
-			return err
-		}
-		for i, r := range chunk {
-			r.ID = uint64(last - int64(len(chunk)-1-i))
-		}
-	}
-	return tx.Commit()
-}
-
-// insertStmt is the prepared insert of n rows (used only by the writer
-// goroutine, so the cache needs no lock).
-func (s *Store) insertStmt(ctx context.Context, db *sql.DB, n int) (*sql.Stmt, error) {
-	if st, ok := s.insertStmts[n]; ok || n == 0 {
-		return st, nil
-	}
-	st, err := db.PrepareContext(ctx, insertReportSQL(n))
-	if err != nil {
-		return nil, err
-	}
-	if s.insertStmts == nil {
-		s.insertStmts = make(map[int]*sql.Stmt)
-	}
-	s.insertStmts[n] = st
-	return st, nil
+	return &sqliteInserter{st: s}
 }

@@ -2,14 +2,16 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
+	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/store"
+	"github.com/outcry/outcry/server/store/storetest"
 )
 
 func report(svc uint, i int, now time.Time) *models.Report {
@@ -20,7 +22,10 @@ func report(svc uint, i int, now time.Time) *models.Report {
 }
 
 func TestWriterCommitsEveryAcknowledgedReport(t *testing.T) {
-	st, path := openAt(t)
+	eachDialect(t, testWriterCommitsEveryAcknowledgedReport)
+}
+
+func testWriterCommitsEveryAcknowledgedReport(t *testing.T, st *store.Store, dbURL string) {
 	svc := service(t, st, "chatgpt")
 	// MaxBatch 100 > the 64-row INSERT chunk: batches of a full chunk plus a remainder.
 	w := st.NewWriter(store.WriterOptions{MaxBatch: 100})
@@ -42,11 +47,7 @@ func TestWriterCommitsEveryAcknowledgedReport(t *testing.T) {
 	if err := w.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.Raw(t, dbURL)
 	seen := map[uint64]bool{}
 	for p := range ids {
 		id := p[0]
@@ -56,7 +57,7 @@ func TestWriterCommitsEveryAcknowledgedReport(t *testing.T) {
 		seen[id] = true
 		// The acknowledged id is the row that holds this very report.
 		var note string
-		if err := db.QueryRow("SELECT note FROM reports WHERE id = ?", id).Scan(&note); err != nil || note != "report "+strconv.Itoa(int(p[1])) {
+		if err := db.Raw("SELECT note FROM reports WHERE id = ?", id).Scan(&note).Error; err != nil || note != "report "+strconv.Itoa(int(p[1])) {
 			t.Fatalf("row %d holds %q (%v); want report %d", id, note, err, p[1])
 		}
 	}
@@ -88,7 +89,10 @@ func TestWriterCommitsEveryAcknowledgedReport(t *testing.T) {
 }
 
 func TestRollupIsIdempotentAndPruneKeepsRollups(t *testing.T) {
-	st := open(t)
+	eachDialect(t, func(t *testing.T, st *store.Store, _ string) { testRollupAndPrune(t, st) })
+}
+
+func testRollupAndPrune(t *testing.T, st *store.Store) {
 	svc := service(t, st, "sora")
 	ctx := context.Background()
 	old := time.Now().UTC().Add(-40 * 24 * time.Hour)
@@ -134,4 +138,105 @@ func BenchmarkWriter(b *testing.B) {
 			}
 		}
 	})
+}
+
+// failures is a log handler that hands each "report batch failed" record
+// to the test and waits for its go-ahead, so the test can change the
+// database between the writer's attempts without guessing at timing.
+type failures struct {
+	seen chan string
+	next chan struct{}
+}
+
+func (f *failures) Enabled(context.Context, slog.Level) bool { return true }
+func (f *failures) WithAttrs([]slog.Attr) slog.Handler       { return f }
+func (f *failures) WithGroup(string) slog.Handler            { return f }
+func (f *failures) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "report batch failed" {
+		var err string
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "err" {
+				err = a.Value.String()
+			}
+			return true
+		})
+		f.seen <- err
+		<-f.next
+	}
+	return nil
+}
+
+// The writer retries a failed batch: an insert that fails once (an injected
+// trigger, as SQLITE_BUSY or a lost connection would) is committed by the
+// retry and acknowledged; one that keeps failing is refused after three
+// attempts and not stored.
+func TestWriterRetriesAFailedBatch(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dbURL := d.URL(t)
+			f := &failures{seen: make(chan string), next: make(chan struct{})}
+			st, err := store.Open(ctx, dbURL, slog.New(f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			svc := service(t, st, "chatgpt")
+			db := storetest.Raw(t, dbURL)
+			fail, heal := []string{"CREATE TRIGGER fail_reports BEFORE INSERT ON reports BEGIN SELECT RAISE(ABORT, 'injected failure'); END"},
+				[]string{"DROP TRIGGER fail_reports"}
+			if d.Name == "postgres" {
+				fail = []string{
+					"CREATE FUNCTION fail_reports() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$",
+					"CREATE TRIGGER fail_reports BEFORE INSERT ON reports FOR EACH STATEMENT EXECUTE FUNCTION fail_reports()",
+				}
+				heal = []string{"DROP TRIGGER fail_reports ON reports"}
+			}
+			exec := func(qs []string) {
+				for _, q := range qs {
+					if err := db.Exec(q).Error; err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			exec(fail)
+			w := st.NewWriter(store.WriterOptions{})
+			defer w.Close(ctx)
+			now := time.Now().UTC()
+
+			// Fails once, then the trigger is gone: the retry commits it.
+			done := make(chan error, 1)
+			r := report(svc.ID, 1, now)
+			go func() { done <- w.Write(ctx, r) }()
+			if msg := <-f.seen; !strings.Contains(msg, "injected failure") {
+				t.Errorf("the failure logged %q", msg)
+			}
+			exec(heal)
+			f.next <- struct{}{}
+			if err := <-done; err != nil {
+				t.Fatalf("the retried report: %v", err)
+			}
+			var note string
+			if err := db.Raw("SELECT note FROM reports WHERE id = ?", r.ID).Scan(&note).Error; err != nil || note != r.Note {
+				t.Errorf("the retried report's row: %q (%v)", note, err)
+			}
+
+			// Fails every time: refused after three attempts, nothing stored.
+			exec(fail[len(fail)-1:])
+			r = report(svc.ID, 2, now)
+			go func() { done <- w.Write(ctx, r) }()
+			for i := 0; i < 3; i++ {
+				<-f.seen
+				f.next <- struct{}{}
+			}
+			if err := <-done; models.ErrorCode(err) != models.CodeInternal || r.ID != 0 {
+				t.Errorf("a report failing every attempt: %v, id %d; want an internal error and no id", err, r.ID)
+			}
+			var n int64
+			db.Table("reports").Count(&n)
+			if n != 1 {
+				t.Errorf("%d reports stored; want only the retried one", n)
+			}
+		})
+	}
 }

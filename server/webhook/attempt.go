@@ -3,9 +3,11 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/outcry/outcry/models"
@@ -49,7 +51,7 @@ func (s *Service) attempt(j job) (r result, ok bool) {
 		r.code, hdr, err = s.post(j, at)
 		r.latency = time.Since(start)
 		if s.attemptCtx.Err() != nil {
-			s.release(j.d)
+			s.release(j)
 			return r, false
 		}
 	}
@@ -62,8 +64,10 @@ func (s *Service) attempt(j job) (r result, ok bool) {
 	if r.outcome != models.OutcomeSucceeded {
 		level = s.log.Warn
 	}
-	level("webhook attempt", "delivery", j.d.ID, "webhook", j.d.WebhookID, "event", j.d.EventID,
-		"attempt", r.n, "status", r.code, "latency", r.latency, "outcome", r.outcome, "err", r.errText)
+	// Never the URL itself: its path and query can be the secret (Slack).
+	scheme, host := destination(j.hook)
+	level("webhook attempt", "delivery", j.d.ID, "webhook", j.d.WebhookID, "scheme", scheme, "host", host, "event", j.d.EventID,
+		"attempt", r.n, "status", r.code, "latency_ms", r.latency.Milliseconds(), "outcome", r.outcome, "err", r.errText)
 	return r, true
 }
 
@@ -108,13 +112,13 @@ func (s *Service) judge(r *result, hdr http.Header, err error, gone bool) {
 		r.outcome = models.OutcomeSucceeded
 		return
 	case err != nil && refused(err):
-		r.outcome, r.errText = models.OutcomeFailed, "refused: "+err.Error()
+		r.outcome, r.errText = models.OutcomeFailed, "refused: "+errorText(err)
 		return
 	case gone:
-		r.outcome, r.errText = models.OutcomeFailed, err.Error()
+		r.outcome, r.errText = models.OutcomeFailed, errorText(err)
 		return
 	case err != nil:
-		r.errText = err.Error()
+		r.errText = errorText(err)
 	case !retryable(r.code):
 		r.outcome, r.errText = models.OutcomeFailed, fmt.Sprintf("HTTP %d %s (not retried)", r.code, http.StatusText(r.code))
 		return
@@ -129,4 +133,28 @@ func (s *Service) judge(r *result, hdr http.Header, err error, gone bool) {
 		return
 	}
 	r.outcome = models.OutcomeRetry
+}
+
+// errorText is what an attempt's error says, without the URL: net/http
+// wraps transport errors in *url.Error, whose text quotes the whole URL, and
+// a webhook URL can itself be the secret (Slack's are). The text is stored
+// in the delivery log and logged.
+func errorText(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// destination is the scheme and host a subscription posts to, for logs.
+func destination(w *models.Webhook) (scheme, host string) {
+	if w == nil {
+		return "", ""
+	}
+	u, err := url.Parse(w.URL)
+	if err != nil {
+		return "", ""
+	}
+	return u.Scheme, u.Host
 }

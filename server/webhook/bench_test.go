@@ -43,7 +43,7 @@ func BenchmarkNotifyToFirstAttempt(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := db.Create(&ev).Error; err != nil {
+		if err := db.raw.Create(&ev).Error; err != nil {
 			b.Fatal(err)
 		}
 		mu.Lock()
@@ -56,7 +56,7 @@ func BenchmarkNotifyToFirstAttempt(b *testing.B) {
 		b.StopTimer()
 		eventually(b, 30*time.Second, "every attempt recorded", func() bool {
 			var n int64
-			db.Model(&models.Delivery{}).Where("status = ?", models.DeliveryPending).Count(&n)
+			db.raw.Model(&models.Delivery{}).Where("status = ?", models.DeliveryPending).Count(&n)
 			return n == 0
 		})
 		b.StartTimer()

@@ -4,9 +4,6 @@ import (
 	"context"
 	"time"
 
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
-
 	"github.com/outcry/outcry/models"
 )
 
@@ -18,10 +15,12 @@ const claimAhead = 4
 // fanOutBatch is how many events one fan-out transaction handles.
 const fanOutBatch = 100
 
-// Run fans events out and delivers until ctx ends or Close is called. It
-// wakes at least every second, and at once on Notify or when a worker frees
-// up. Attempts in flight when it returns are Close's to wait for.
-func (s *Service) Run(ctx context.Context) {
+// Run fans events out of out and delivers until ctx ends or Close is
+// called. It wakes at least every second, and at once on Notify or when a
+// worker frees up. Attempts in flight when it returns are Close's to wait
+// for. Run may be called again after it returned (a replica that leads
+// again), but not twice at once.
+func (s *Service) Run(ctx context.Context, out Outbox) {
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -35,17 +34,17 @@ func (s *Service) Run(ctx context.Context) {
 	defer timer.Stop()
 	var lastGauge time.Time
 	for {
-		if err := s.fanOut(ctx); err != nil && ctx.Err() == nil {
+		if err := s.fanOut(ctx, out); err != nil && ctx.Err() == nil {
 			s.log.Warn("webhook fan-out failed", "err", err)
 		}
-		if err := s.dispatch(ctx); err != nil && ctx.Err() == nil {
+		if err := s.dispatch(ctx, out); err != nil && ctx.Err() == nil {
 			s.log.Warn("webhook dispatch failed", "err", err)
 		}
-		if time.Since(lastGauge) >= 5*time.Second {
-			lastGauge = time.Now()
+		if now := s.now(); now.Sub(lastGauge) >= 5*time.Second || now.Before(lastGauge) {
+			lastGauge = now
 			s.countPending(ctx)
 		}
-		timer.Reset(s.untilNextDue(ctx))
+		timer.Reset(s.untilNextDue(ctx, out))
 		select {
 		case <-ctx.Done():
 			return
@@ -61,75 +60,37 @@ func (s *Service) Run(ctx context.Context) {
 // that is not yet due, at most a second (other replicas' work, clock
 // changes). Due deliveries of busy subscriptions wake it when their worker
 // frees up.
-func (s *Service) untilNextDue(ctx context.Context) time.Duration {
+func (s *Service) untilNextDue(ctx context.Context, out Outbox) time.Duration {
 	now := s.now().UTC()
-	var next []time.Time
-	err := s.db.WithContext(ctx).Model(&models.Delivery{}).Where("status = ? AND next_attempt_at > ?", models.DeliveryPending, now).
-		Order("next_attempt_at").Limit(1).Pluck("next_attempt_at", &next).Error
-	if err != nil || len(next) == 0 {
+	next, ok, err := out.NextDue(ctx, now)
+	if err != nil || !ok {
 		return time.Second
 	}
-	return min(max(next[0].Sub(now), time.Millisecond), time.Second)
+	return min(max(next.Sub(now), time.Millisecond), time.Second)
 }
 
 // fanOut turns every event not yet fanned out into one pending delivery per
-// subscription that wants it, and marks the event, in one transaction. The
-// unique (event, webhook) key makes a repeated fan-out harmless.
-func (s *Service) fanOut(ctx context.Context) error {
+// subscription that wants it (see store.FanOut), a batch at a time.
+func (s *Service) fanOut(ctx context.Context, out Outbox) error {
 	for {
-		var evs []models.Event
-		if err := s.db.WithContext(ctx).Omit("payload").Where("fanned_out = ?", false).
-			Order("occurred_at, id").Limit(fanOutBatch).Find(&evs).Error; err != nil {
+		n, err := out.FanOut(ctx, s.now(), fanOutBatch)
+		if err != nil || n < fanOutBatch {
 			return err
-		}
-		if len(evs) == 0 {
-			return nil
-		}
-		var hooks []models.Webhook
-		if err := s.db.WithContext(ctx).Find(&hooks).Error; err != nil {
-			return err
-		}
-		now := s.now().UTC()
-		var rows []models.Delivery
-		ids := make([]string, len(evs))
-		for i := range evs {
-			ids[i] = evs[i].ID
-			for j := range hooks {
-				if hooks[j].Wants(&evs[i]) {
-					rows = append(rows, models.Delivery{
-						ID: models.NewID("dlv_", now), EventID: evs[i].ID, WebhookID: hooks[j].ID, EventType: evs[i].Type,
-						Status: models.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now,
-					})
-				}
-			}
-		}
-		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if len(rows) > 0 {
-				if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 500).Error; err != nil {
-					return err
-				}
-			}
-			return tx.Model(&models.Event{}).Where("id IN ?", ids).Update("fanned_out", true).Error
-		})
-		if err != nil {
-			return err
-		}
-		if len(evs) < fanOutBatch {
-			return nil
 		}
 	}
 }
 
 // job is one claimed delivery with what its attempt needs.
 type job struct {
-	d    models.Delivery
-	hook *models.Webhook // nil if the subscription was deleted meanwhile
-	ev   *models.Event
+	d     models.Delivery
+	hook  *models.Webhook // nil if the subscription was deleted meanwhile
+	ev    *models.Event
+	token string // the claim's lease token
 }
 
 // dispatch claims due deliveries for the workers, at most one per
 // subscription at a time, and starts their attempts.
-func (s *Service) dispatch(ctx context.Context) error {
+func (s *Service) dispatch(ctx context.Context, out Outbox) error {
 	for {
 		s.mu.Lock()
 		free := claimAhead*s.workers - len(s.busy)
@@ -144,7 +105,7 @@ func (s *Service) dispatch(ctx context.Context) error {
 		if free <= 0 {
 			return nil
 		}
-		jobs, err := s.claim(ctx, free, busy)
+		jobs, err := s.claim(ctx, out, free, busy)
 		if err != nil || len(jobs) == 0 {
 			return err
 		}
@@ -155,79 +116,17 @@ func (s *Service) dispatch(ctx context.Context) error {
 }
 
 // claim reserves up to n due deliveries of distinct subscriptions not in
-// busy. The claim is one conditional UPDATE with a fresh token, so two
-// dispatchers (replicas) never take the same delivery.
-func (s *Service) claim(ctx context.Context, n int, busy []string) ([]job, error) {
+// busy, each under a fresh lease token, so two dispatchers never take the
+// same delivery.
+func (s *Service) claim(ctx context.Context, out Outbox, n int, busy []string) ([]job, error) {
 	now := s.now().UTC()
-	due := func(q *gorm.DB) *gorm.DB {
-		return q.Where("status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)", models.DeliveryPending, now, now)
-	}
-	var cands []struct{ ID, WebhookID string }
-	q := due(s.db.WithContext(ctx).Model(&models.Delivery{}).Select("id, webhook_id"))
-	if len(busy) > 0 {
-		q = q.Where("webhook_id NOT IN ?", busy)
-	}
-	if err := q.Order("next_attempt_at, id").Limit(n * 4).Scan(&cands).Error; err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	var ids []string
-	for _, c := range cands {
-		if !seen[c.WebhookID] && len(ids) < n {
-			seen[c.WebhookID] = true
-			ids = append(ids, c.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	token := models.NewID("lease_", now)
-	err := due(s.db.WithContext(ctx).Model(&models.Delivery{}).Where("id IN ?", ids)).
-		Updates(map[string]any{"lease_until": now.Add(lease), "lease_token": token}).Error
+	cl, err := out.ClaimDeliveries(ctx, models.Claim{Now: now, Max: n, Busy: busy, Lease: lease, Token: models.NewID("lease_", now)})
 	if err != nil {
 		return nil, err
 	}
-	// Claimed: from here on a cancelled ctx must not strand the leases.
-	ctx, cancel := dbCtx()
-	defer cancel()
-	var ds []models.Delivery
-	jobs, err := []job(nil), s.db.WithContext(ctx).Where("lease_token = ?", token).Find(&ds).Error
-	if err == nil {
-		jobs, err = s.jobsFor(ctx, ds)
-	}
-	if err != nil {
-		if e := s.db.WithContext(ctx).Model(&models.Delivery{}).Where("lease_token = ?", token).
-			Updates(map[string]any{"lease_until": nil, "lease_token": ""}).Error; e != nil {
-			s.log.Warn("releasing claimed webhook deliveries failed", "err", e)
-		}
-	}
-	return jobs, err
-}
-
-// jobsFor loads the subscriptions and events of claimed deliveries.
-func (s *Service) jobsFor(ctx context.Context, ds []models.Delivery) ([]job, error) {
-	hookIDs, evIDs := make([]string, len(ds)), make([]string, len(ds))
-	for i, d := range ds {
-		hookIDs[i], evIDs[i] = d.WebhookID, d.EventID
-	}
-	var hooks []models.Webhook
-	var evs []models.Event
-	if err := s.db.WithContext(ctx).Where("id IN ?", hookIDs).Find(&hooks).Error; err != nil {
-		return nil, err
-	}
-	if err := s.db.WithContext(ctx).Where("id IN ?", evIDs).Find(&evs).Error; err != nil {
-		return nil, err
-	}
-	hm, em := map[string]*models.Webhook{}, map[string]*models.Event{}
-	for i := range hooks {
-		hm[hooks[i].ID] = &hooks[i]
-	}
-	for i := range evs {
-		em[evs[i].ID] = &evs[i]
-	}
-	jobs := make([]job, len(ds))
-	for i, d := range ds {
-		jobs[i] = job{d: d, hook: hm[d.WebhookID], ev: em[d.EventID]}
+	jobs := make([]job, len(cl))
+	for i, c := range cl {
+		jobs[i] = job{d: c.Delivery, hook: c.Webhook, ev: c.Event, token: c.Delivery.LeaseToken}
 	}
 	return jobs, nil
 }
@@ -250,7 +149,10 @@ func (s *Service) start(j job) {
 		select {
 		case s.sem <- struct{}{}:
 		case <-s.stop:
-			s.release(j.d)
+			s.mu.Lock()
+			s.queued--
+			s.mu.Unlock()
+			s.release(j)
 			return
 		}
 		s.mu.Lock()
@@ -259,7 +161,7 @@ func (s *Service) start(j job) {
 		select {
 		case <-s.stop: // shutting down: start nothing new
 			<-s.sem
-			s.release(j.d)
+			s.release(j)
 			return
 		default:
 		}
@@ -276,8 +178,7 @@ func (s *Service) start(j job) {
 
 // countPending refreshes the pending gauge.
 func (s *Service) countPending(ctx context.Context) {
-	var n int64
-	if err := s.db.WithContext(ctx).Model(&models.Delivery{}).Where("status = ?", models.DeliveryPending).Count(&n).Error; err == nil {
+	if n, err := s.st.PendingDeliveries(ctx); err == nil {
 		s.m.pending.Set(float64(n))
 	}
 }

@@ -139,8 +139,8 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 		t.Errorf("prompt receiver got %d requests; want %d", n, len(evs))
 	}
 	var inFlight, pending int64
-	s.db.Model(&models.Delivery{}).Where("webhook_id = ? AND lease_token <> ''", slowHook.ID).Count(&inFlight)
-	s.db.Model(&models.Delivery{}).Where("webhook_id = ? AND status = ?", slowHook.ID, models.DeliveryPending).Count(&pending)
+	rawOf(s).Model(&models.Delivery{}).Where("webhook_id = ? AND lease_token <> ''", slowHook.ID).Count(&inFlight)
+	rawOf(s).Model(&models.Delivery{}).Where("webhook_id = ? AND status = ?", slowHook.ID, models.DeliveryPending).Count(&pending)
 	if inFlight != 1 || pending != int64(len(evs)) {
 		t.Errorf("hanging subscription: %d in flight, %d pending; want 1 and %d", inFlight, pending, len(evs))
 	}
@@ -255,7 +255,7 @@ func TestFanOutFiltersAndNeverDuplicates(t *testing.T) {
 	resolved := commit(t, b, models.EventIncidentResolved, "sora")
 	b.Notify()
 	eventually(t, 5*time.Second, "four deliveries", func() bool { return len(rcv.Requests()) >= 4 })
-	if err := a.db.Model(&models.Event{}).Where("1 = 1").Update("fanned_out", false).Error; err != nil {
+	if err := rawOf(a).Model(&models.Event{}).Where("1 = 1").Update("fanned_out", false).Error; err != nil {
 		t.Fatal(err)
 	}
 	a.Notify()
@@ -269,7 +269,7 @@ func TestFanOutFiltersAndNeverDuplicates(t *testing.T) {
 		t.Errorf("requests per event %v; want %s×1 and %s×3", perEvent, opened.ID, resolved.ID)
 	}
 	var n int64
-	a.db.Model(&models.Delivery{}).Count(&n)
+	rawOf(a).Model(&models.Delivery{}).Count(&n)
 	if n != 4 {
 		t.Errorf("%d delivery rows; want 4 (all×2, sora×1, resolved×1)", n)
 	}
@@ -297,7 +297,7 @@ func TestCloseAbortsHangingAttempt(t *testing.T) {
 	hook := subscribe(t, s, models.Webhook{URL: hanging.URL})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
+	go func() { s.Run(ctx, s.st.(Outbox)); close(done) }()
 	ev := commit(t, s, models.EventIncidentOpened, "chatgpt")
 	eventually(t, 5*time.Second, "the attempt to start", func() bool {
 		d, _ := delivery(t, s, ev.ID, hook.ID)

@@ -16,25 +16,46 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/outcry/outcry/models"
+	"github.com/outcry/outcry/server/store"
 )
 
-// openDB opens a temp SQLite database the way server/store does: WAL, one
-// writer connection, immediate transactions, foreign keys on.
-func openDB(tb testing.TB) *gorm.DB {
+// testDB is a real store on a temp SQLite file, and a second handle on the
+// same file for what tests plant and check behind the store's back.
+type testDB struct {
+	*store.Store
+	raw *gorm.DB
+}
+
+// openDB opens a migrated store on a temp file.
+func openDB(tb testing.TB) *testDB {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "x.db")
-	db, err := gorm.Open(sqlite.Open("file:"+path+"?_journal_mode=WAL&_busy_timeout=10000&_synchronous=FULL&_foreign_keys=on&_txlock=immediate"),
-		&gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true, PrepareStmt: true, NowFunc: func() time.Time { return time.Now().UTC() }})
+	st, err := store.Open(context.Background(), path, quietLog())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sqlDB, err := db.DB()
+	tb.Cleanup(func() { _ = st.Close() })
+	raw, err := gorm.Open(sqlite.Open("file:"+path+"?_busy_timeout=10000&_foreign_keys=on"),
+		&gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sqlDB, err := raw.DB()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	sqlDB.SetMaxOpenConns(1)
 	tb.Cleanup(func() { _ = sqlDB.Close() })
-	return db
+	return &testDB{Store: st, raw: raw}
+}
+
+// raws maps each test's Service to its raw handle.
+var raws sync.Map
+
+// rawOf is the raw handle on s's database.
+func rawOf(s *Service) *gorm.DB {
+	db, _ := raws.Load(s)
+	return db.(*gorm.DB)
 }
 
 // fastBackoff keeps retries quick in tests.
@@ -42,16 +63,14 @@ func fastBackoff(int) time.Duration { return 10 * time.Millisecond }
 
 // newService builds and migrates a service (AllowPrivate unless opts says
 // otherwise through edit).
-func newService(tb testing.TB, db *gorm.DB, edit func(*Options)) *Service {
+func newService(tb testing.TB, db *testDB, edit func(*Options)) *Service {
 	tb.Helper()
 	opts := Options{AllowPrivate: true, Backoff: fastBackoff, Log: quietLog(), PublicURL: "https://outcry.example"}
 	if edit != nil {
 		edit(&opts)
 	}
-	s := New(db, opts)
-	if err := s.Migrate(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
+	s := New(db.Store, opts)
+	raws.Store(s, db.raw)
 	return s
 }
 
@@ -61,7 +80,7 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 func run(tb testing.TB, s *Service) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
+	go func() { s.Run(ctx, s.st.(Outbox)); close(done) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -95,7 +114,7 @@ func commit(tb testing.TB, s *Service, typ, slug string) models.Event {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := s.db.Create(&ev).Error; err != nil {
+	if err := s.st.AddEvent(context.Background(), &ev); err != nil {
 		tb.Fatal(err)
 	}
 	s.Notify()
@@ -132,7 +151,7 @@ func eventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
 func delivery(tb testing.TB, s *Service, eventID, webhookID string) (models.Delivery, bool) {
 	tb.Helper()
 	var d models.Delivery
-	err := s.db.Preload("Log", func(db *gorm.DB) *gorm.DB { return db.Order("n") }).
+	err := rawOf(s).Preload("Log", func(db *gorm.DB) *gorm.DB { return db.Order("n") }).
 		Where("event_id = ? AND webhook_id = ?", eventID, webhookID).Take(&d).Error
 	return d, err == nil
 }

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/outcry/outcry/models"
 )
 
@@ -63,97 +61,74 @@ type recordReq struct {
 func (s *Service) commit(batch []*recordReq) {
 	ctx, cancel := dbCtx()
 	defer cancel()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for _, q := range batch {
-			if err := s.write(tx, q.j, q.r); err != nil {
-				return err
-			}
+	recs := make([]models.AttemptRecord, len(batch))
+	for i, q := range batch {
+		recs[i] = s.toRecord(q.j, q.r)
+	}
+	disabled, err := s.st.RecordAttempts(ctx, recs)
+	if err != nil && len(batch) > 1 {
+		for i, q := range batch {
+			var off []string
+			off, err = s.st.RecordAttempts(ctx, recs[i:i+1])
+			s.logDisabled(off, recs[i:i+1])
+			q.done <- err
 		}
-		return nil
-	})
+		return
+	}
+	s.logDisabled(disabled, recs)
 	for _, q := range batch {
-		if err != nil && len(batch) > 1 {
-			q.done <- s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.write(tx, q.j, q.r) })
-			continue
-		}
 		q.done <- err
 	}
 }
 
-// write logs one attempt and moves its delivery on; giving up on a
-// subscription that has not succeeded since the delivery's first attempt
-// disables it.
-func (s *Service) write(tx *gorm.DB, j job, r result) error {
+// toRecord is what the store writes for one attempt: its log row and where
+// the delivery goes next; giving up may disable the subscription.
+func (s *Service) toRecord(j job, r result) models.AttemptRecord {
 	if len(r.errText) > maxErrorLen {
 		r.errText = r.errText[:maxErrorLen]
 	}
-	a := models.Attempt{
-		DeliveryID: j.d.ID, N: r.n, At: r.at, StatusCode: r.code, Latency: r.latency, Error: r.errText, Outcome: r.outcome,
+	rec := models.AttemptRecord{
+		DeliveryID: j.d.ID, WebhookID: j.d.WebhookID, LeaseToken: j.token,
+		Attempt: models.Attempt{
+			DeliveryID: j.d.ID, N: r.n, At: r.at, StatusCode: r.code, Latency: r.latency, Error: r.errText, Outcome: r.outcome,
+		},
+		Status: models.DeliveryFailed, NextAttemptAt: r.at, FirstAttemptAt: r.first, GiveUp: r.giveUp,
 	}
-	status, next := models.DeliveryFailed, r.at
 	switch r.outcome {
 	case models.OutcomeSucceeded:
-		status = models.DeliverySucceeded
+		rec.Status = models.DeliverySucceeded
 	case models.OutcomeRetry:
-		status, next = models.DeliveryPending, r.next
-		a.NextRetryAt = &r.next
+		rec.Status, rec.NextAttemptAt = models.DeliveryPending, r.next
+		next := r.next
+		rec.Attempt.NextRetryAt = &next
 	}
-	if err := tx.Create(&a).Error; err != nil {
-		return err
+	if r.giveUp {
+		reason := fmt.Sprintf("deliveries failed for %s (last: %s)", r.at.Sub(r.first).Round(time.Hour), r.errText)
+		if len(reason) > maxErrorLen {
+			reason = reason[:maxErrorLen]
+		}
+		rec.DisableReason = reason
 	}
-	err := tx.Model(&models.Delivery{}).Where("id = ? AND lease_token = ?", j.d.ID, j.d.LeaseToken).Updates(map[string]any{
-		"status": status, "attempts": r.n, "next_attempt_at": next, "first_attempt_at": r.first,
-		"lease_until": nil, "lease_token": "", "last_status_code": r.code, "last_latency": r.latency,
-		"last_error": r.errText, "updated_at": r.at,
-	}).Error
-	if err != nil || !r.giveUp {
-		return err
-	}
-	return s.disableIfDead(tx, j.d.WebhookID, r)
+	return rec
 }
 
-// disableIfDead disables a subscription none of whose deliveries has
-// succeeded since r's first attempt, and fails its pending deliveries.
-func (s *Service) disableIfDead(tx *gorm.DB, webhookID string, r result) error {
-	var ok int64
-	err := tx.Model(&models.Attempt{}).Joins("JOIN deliveries ON deliveries.id = attempts.delivery_id").
-		Where("deliveries.webhook_id = ? AND attempts.outcome = ? AND attempts.at >= ?", webhookID, models.OutcomeSucceeded, r.first).
-		Count(&ok).Error
-	if err != nil || ok > 0 {
-		return err
+// logDisabled says which subscriptions giving up disabled.
+func (s *Service) logDisabled(ids []string, recs []models.AttemptRecord) {
+	for _, id := range ids {
+		for _, r := range recs {
+			if r.WebhookID == id && r.GiveUp {
+				s.log.Warn("disabling a webhook subscription", "webhook", id, "reason", r.DisableReason)
+				break
+			}
+		}
 	}
-	reason := fmt.Sprintf("deliveries failed for %s (last: %s)", r.at.Sub(r.first).Round(time.Hour), r.errText)
-	if len(reason) > maxErrorLen {
-		reason = reason[:maxErrorLen]
-	}
-	s.log.Warn("disabling a webhook subscription", "webhook", webhookID, "reason", reason)
-	return disable(tx, webhookID, r.at, reason)
-}
-
-// disable turns a subscription off and fails its pending deliveries.
-func disable(tx *gorm.DB, webhookID string, at time.Time, reason string) error {
-	err := tx.Model(&models.Webhook{}).Where("id = ? AND disabled = ?", webhookID, false).
-		Updates(map[string]any{"disabled": true, "disabled_at": at, "disabled_reason": reason, "updated_at": at}).Error
-	if err != nil {
-		return err
-	}
-	return failPending(tx, webhookID, at)
-}
-
-// failPending gives up on a disabled subscription's pending deliveries;
-// they can be redelivered once it is enabled again.
-func failPending(tx *gorm.DB, webhookID string, at time.Time) error {
-	return tx.Model(&models.Delivery{}).Where("webhook_id = ? AND status = ?", webhookID, models.DeliveryPending).
-		Updates(map[string]any{"status": models.DeliveryFailed, "last_error": "subscription disabled", "updated_at": at}).Error
 }
 
 // release hands an aborted delivery back untouched (shutdown).
-func (s *Service) release(d models.Delivery) {
+func (s *Service) release(j job) {
 	ctx, cancel := dbCtx()
 	defer cancel()
-	err := s.db.WithContext(ctx).Model(&models.Delivery{}).Where("id = ? AND lease_token = ?", d.ID, d.LeaseToken).
-		Updates(map[string]any{"lease_until": nil, "lease_token": ""}).Error
-	if err != nil {
-		s.log.Warn("releasing a webhook delivery failed", "delivery", d.ID, "err", err)
+	if err := s.st.ReleaseDelivery(ctx, j.d.ID, j.token); err != nil {
+		s.log.Warn("releasing a webhook delivery failed", "delivery", j.d.ID, "err", err)
 	}
 }

@@ -61,8 +61,8 @@ func TestPruneAndMetrics(t *testing.T) {
 		t.Error("the pending delivery (or its log) was pruned")
 	}
 	var events, attempts int64
-	s.db.Model(&models.Event{}).Count(&events)
-	s.db.Model(&models.Attempt{}).Count(&attempts)
+	rawOf(s).Model(&models.Event{}).Count(&events)
+	rawOf(s).Model(&models.Attempt{}).Count(&attempts)
 	if events != 1 || attempts != 1 {
 		t.Errorf("%d events and %d attempts left; want 1 and 1", events, attempts)
 	}

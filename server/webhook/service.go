@@ -4,22 +4,47 @@
 // (Standard Webhooks) and POST through an SSRF-safe client, retries with
 // backoff for up to three days, and the admin operations on subscriptions.
 // Every bit of state lives in the database, so a restart resumes where the
-// last process stopped.
+// last process stopped. The SQL is server/store's: this package declares
+// what it needs (Store, Outbox) and never sees a driver.
 package webhook
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"gorm.io/gorm"
 
 	"github.com/outcry/outcry/models"
 )
+
+// Store keeps subscriptions, deliveries and their attempt logs
+// (implemented by server/store).
+type Store interface {
+	CreateWebhook(ctx context.Context, w *models.Webhook) error
+	Webhooks(ctx context.Context) ([]models.Webhook, error)
+	Webhook(ctx context.Context, id string) (models.Webhook, error)
+	UpdateWebhook(ctx context.Context, id string, change func(*models.Webhook) error) (models.Webhook, error)
+	DeleteWebhook(ctx context.Context, id string) error
+	AddEvent(ctx context.Context, ev *models.Event) error
+	Deliveries(ctx context.Context, webhookID string, limit int) ([]models.Delivery, error)
+	Redeliver(ctx context.Context, id string, now time.Time, check func(models.Delivery, models.Webhook) error) (models.Delivery, error)
+	RecordAttempts(ctx context.Context, recs []models.AttemptRecord) (disabled []string, err error)
+	ReleaseDelivery(ctx context.Context, id, token string) error
+	PendingDeliveries(ctx context.Context) (int64, error)
+	PruneDeliveries(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Outbox is what the dispatcher takes work from. On a cluster it is fenced
+// by the leader's term (server/store.Fenced): a dispatcher whose leadership
+// has lapsed claims nothing.
+type Outbox interface {
+	FanOut(ctx context.Context, now time.Time, limit int) (int, error)
+	NextDue(ctx context.Context, now time.Time) (time.Time, bool, error)
+	ClaimDeliveries(ctx context.Context, c models.Claim) ([]models.ClaimedDelivery, error)
+}
 
 // Options configure a Service.
 type Options struct {
@@ -43,7 +68,7 @@ const lease = 6 * AttemptTimeout
 
 // Service is the webhook dispatcher and the subscriptions' admin API.
 type Service struct {
-	db      *gorm.DB
+	st      Store
 	log     *slog.Logger
 	now     func() time.Time
 	backoff func(int) time.Duration
@@ -68,9 +93,8 @@ type Service struct {
 	abort      context.CancelFunc
 }
 
-// New builds the service; call Migrate before using it, Run to deliver and
-// Close to stop.
-func New(db *gorm.DB, opts Options) *Service {
+// New builds the service; call Run to deliver and Close to stop.
+func New(st Store, opts Options) *Service {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -89,18 +113,11 @@ func New(db *gorm.DB, opts Options) *Service {
 	}
 	ctx, abort := context.WithCancel(context.Background())
 	return &Service{
-		db: db, log: opts.Log, now: opts.Now, backoff: opts.Backoff, workers: opts.Workers,
+		st: st, log: opts.Log, now: opts.Now, backoff: opts.Backoff, workers: opts.Workers,
 		allow: opts.AllowPrivate, agent: agent, client: newClient(opts.AllowPrivate), m: newMetrics(opts.Metrics),
 		wake: make(chan struct{}, 1), sem: make(chan struct{}, opts.Workers), busy: map[string]bool{}, stop: make(chan struct{}),
 		attemptCtx: ctx, abort: abort,
 	}
-}
-
-// Migrate creates or grows the webhook tables (events, webhooks,
-// deliveries, attempts). The events table must exist before anything
-// writes an incident event into it.
-func (s *Service) Migrate(ctx context.Context) error {
-	return s.db.WithContext(ctx).AutoMigrate(&models.Event{}, &models.Webhook{}, &models.Delivery{}, &models.Attempt{})
 }
 
 // Notify wakes the dispatcher at once: call it after committing a
@@ -140,22 +157,4 @@ func (s *Service) Close(ctx context.Context) error {
 // down (recording an attempt that has been made).
 func dbCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 10*time.Second)
-}
-
-// notFound turns a missing row into a domain error and any other failure
-// into an internal one.
-func notFound(err error, format string, args ...any) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return models.Errorf(models.CodeNotFound, format, args...)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return models.Wrap(models.CodeUnavailable, err, "the database did not answer in time")
-	}
-	var me *models.Error
-	if errors.As(err, &me) {
-		return err
-	}
-	return models.Wrap(models.CodeInternal, err, "webhook storage")
 }

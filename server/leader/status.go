@@ -1,0 +1,128 @@
+package leader
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+// Statuses are where the leader publishes what the status snapshot shows,
+// for followers to serve (implemented by server/store; the leader's side is
+// fenced by its term).
+type Statuses interface {
+	PutStatuses(ctx context.Context, seq int64, changed []models.ServiceStatus, removed []uint) error
+}
+
+// StatusSource is a follower's side of Statuses.
+type StatusSource interface {
+	StatusesSince(ctx context.Context, seq int64) ([]models.ServiceStatus, int64, error)
+}
+
+// Snapshot is the in-memory status snapshot the read paths serve from
+// (server/detector.Snapshot).
+type Snapshot interface {
+	All() []models.ServiceStatus
+	Publish(list []models.ServiceStatus)
+}
+
+// Every is how often statuses are published and followed: a follower's
+// pages are at most about two of these behind the leader's.
+const Every = time.Second
+
+// Publish writes the statuses of snap that changed (by Version) to st every
+// Every until ctx ends: the leader's side. Sequence numbers start at
+// term<<32, so a later tenure's are always larger.
+func Publish(ctx context.Context, term int64, snap Snapshot, st Statuses, log *slog.Logger) {
+	seq := term << 32
+	sent := map[uint]uint64{} // service → version stored
+	t := time.NewTicker(Every)
+	defer t.Stop()
+	for {
+		all := snap.All()
+		var changed []models.ServiceStatus
+		live := make(map[uint]bool, len(all))
+		for _, s := range all {
+			live[s.Service.ID] = true
+			if v, ok := sent[s.Service.ID]; !ok || v != s.Version {
+				changed = append(changed, s)
+			}
+		}
+		var removed []uint
+		for id := range sent {
+			if !live[id] {
+				removed = append(removed, id)
+			}
+		}
+		if len(changed)+len(removed) > 0 {
+			seq++
+			if err := st.PutStatuses(ctx, seq, changed, removed); err != nil {
+				if ctx.Err() == nil {
+					log.Warn("publishing statuses for followers failed; retrying", "err", err)
+				}
+			} else {
+				for _, s := range changed {
+					sent[s.Service.ID] = s.Version
+				}
+				for _, id := range removed {
+					delete(sent, id)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Follow keeps snap at the statuses the leader published, reading what
+// changed every Every until ctx ends: a follower's side. Services gone
+// from the catalogue (known says) are left out. first, if set, gets the
+// first read's error (nil once the snapshot is filled).
+func Follow(ctx context.Context, src StatusSource, snap Snapshot, known func(slug string) bool, log *slog.Logger, first func(error)) {
+	var seq int64
+	cur := map[uint]models.ServiceStatus{}
+	failing := false
+	t := time.NewTicker(Every)
+	defer t.Stop()
+	for {
+		got, next, err := src.StatusesSince(ctx, seq)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			failing = true
+			log.Warn("reading the leader's statuses failed; serving the last ones until it works", "err", err)
+		case err == nil:
+			if failing {
+				log.Info("reading the leader's statuses works again")
+			}
+			failing = false
+			for _, s := range got {
+				cur[s.Service.ID] = s
+			}
+			seq = next
+			list := make([]models.ServiceStatus, 0, len(cur))
+			for id, s := range cur {
+				if !known(s.Service.Slug) {
+					delete(cur, id)
+					continue
+				}
+				list = append(list, s)
+			}
+			if len(got) > 0 || len(list) != len(snap.All()) {
+				snap.Publish(list)
+			}
+		}
+		if first != nil {
+			first(err)
+			first = nil
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

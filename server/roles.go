@@ -1,0 +1,134 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/outcry/outcry/server/detector"
+	"github.com/outcry/outcry/server/leader"
+	"github.com/outcry/outcry/server/store"
+)
+
+// holderID names this replica in the leader lease: host, process and a
+// random suffix (a restarted process with a reused pid is another holder).
+func holderID() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// roles are what a replica does as leader or follower. Every replica
+// ingests reports and serves reads; only the leader runs the detector, the
+// webhook dispatcher and the periodic jobs (rollup, prune), each writing
+// through a store fenced by its term. A follower's status snapshot follows
+// the statuses the leader publishes (PostgreSQL; with SQLite the one
+// process is always the leader).
+type roles struct {
+	a        *App
+	interval time.Duration
+	lastTick prometheus.Gauge
+	first    chan error // the first tick's or status read's outcome, for New
+	once     sync.Once
+}
+
+func newRoles(a *App, interval time.Duration) *roles {
+	if interval <= 0 {
+		interval = 15 * time.Second
+	}
+	r := &roles{a: a, interval: interval, first: make(chan error, 1),
+		lastTick: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "outcry_detector_last_tick_timestamp_seconds",
+			Help: "When this replica's detector last finished a tick (only the leader ticks).",
+		})}
+	a.reg.MustRegister(r.lastTick)
+	return r
+}
+
+// started reports the outcome of the first tick or status read once.
+func (r *roles) started(err error) {
+	r.once.Do(func() { r.first <- err })
+}
+
+// lead runs the leader's duties for one tenure until ctx ends.
+func (r *roles) lead(ctx context.Context, term int64) {
+	a := r.a
+	elected := time.Now()
+	fs := a.store.Fenced(store.Fence{Holder: a.holder, Term: term})
+	runner := detector.NewRunner(detector.RunnerDeps{
+		Catalog: a.cat, Counters: a.limits, History: a.store, Incidents: fs, Snapshot: a.snap,
+		Now: a.now, Log: a.log, PublicURL: a.cfg.PublicURL, Interval: r.interval, Notify: a.hooks.Notify,
+	})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { a.hooks.Run(ctx, fs) })
+	wg.Go(func() { a.jobs(ctx) })
+	if a.store.Dialect() == store.Postgres {
+		wg.Go(func() { leader.Publish(ctx, term, a.snap, fs, a.log) })
+	}
+	t := time.NewTicker(r.interval)
+	defer t.Stop()
+	for first := true; ; first = false {
+		err := runner.Tick(ctx)
+		switch {
+		case err == nil:
+			r.lastTick.SetToCurrentTime()
+			if first {
+				a.log.Info("first detector tick as leader", "term", term, "since_elected", time.Since(elected).Round(time.Millisecond))
+			}
+		case ctx.Err() == nil:
+			a.log.Warn("detector tick failed", "err", err)
+		}
+		if first {
+			r.started(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// follow keeps the snapshot at the leader's published statuses until ctx
+// ends.
+func (r *roles) follow(ctx context.Context) {
+	a := r.a
+	known := func(slug string) bool { _, ok := a.cat.Lookup(slug); return ok }
+	leader.Follow(ctx, a.store, a.snap, known, a.log, r.started)
+}
+
+// refreshCatalog re-reads the catalogue when another replica changed it,
+// every catalogEvery until ctx ends (PostgreSQL only: a SQLite file has one
+// process, whose changes reload its catalogue at once).
+func (a *App) refreshCatalog(ctx context.Context) {
+	const catalogEvery = 2 * time.Second
+	last, _ := a.store.CatalogVersion(ctx)
+	t := time.NewTicker(catalogEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		v, err := a.store.CatalogVersion(ctx)
+		if err != nil || v == last {
+			continue
+		}
+		if err := a.cat.Reload(ctx); err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("reloading the catalogue failed", "err", err)
+			}
+			continue
+		}
+		last = v
+	}
+}
