@@ -44,7 +44,7 @@ func TestComposeFile(t *testing.T) {
 			"OUTCRY_ADDR": ":8080", "OUTCRY_REDIS_URL": "redis://redis:6379/0", "OUTCRY_DEMO": "false",
 			"OUTCRY_ADMIN_TOKEN": "compose-test-token-123", "OUTCRY_HASH_SECRET": "compose-hash-secret-123",
 			"OUTCRY_DATABASE_URL": "postgres://outcry:outcry-local-only@postgres:5432/outcry?sslmode=disable",
-			"OUTCRY_LEADER_TTL": "10s", "OUTCRY_LEADER_RENEW": "2s",
+			"OUTCRY_LEADER_TTL":   "10s", "OUTCRY_LEADER_RENEW": "2s",
 		}
 		for k, v := range want {
 			if env[k] != v {
