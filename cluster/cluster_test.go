@@ -129,8 +129,8 @@ func TestClusterOneLeaderEveryAlertOnce(t *testing.T) {
 	if err := db.Take(&inc).Error; err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range c.reps { // followers show it too, from the leader's published status
-		c.waitFor(10*time.Second, r.name+" to show the incident", func() bool {
+	for _, r := range c.reps { // followers show it too, from the leader's published status, within 5 s
+		c.waitFor(5*time.Second, r.name+" to show the incident", func() bool {
 			s, ok := view(t, r, "chatgpt")
 			return ok && s.Incident != nil && s.Incident.ID == inc.ID
 		})
