@@ -11,8 +11,8 @@ import (
 	"github.com/outcry/outcry/server"
 )
 
-// Main runs the command line: no arguments (or "serve") serves; "detect"
-// and "simulate" are tools. It returns the process exit code.
+// Main runs the command line: no arguments (or "serve") serves; "detect",
+// "simulate" and "migrate" are tools. It returns the process exit code.
 func Main(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
@@ -20,6 +20,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 			return runDetect(args[1:], stdin, stdout, stderr)
 		case "simulate":
 			return runSimulate(ctx, args[1:], stdout, stderr)
+		case "migrate":
+			return runMigrate(ctx, args[1:], stdout, stderr)
 		case "serve":
 			args = args[1:]
 		case "-h", "--help", "help":
@@ -40,4 +42,6 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 const usage = `usage:
   outcry                                    serve (see README for OUTCRY_* variables)
   outcry detect --interval 5m < in.csv      replay the detector: timestamp,value -> timestamp,value,anomaly_score,alert
-  outcry simulate --service chatgpt --outage  send a burst of reports to a running instance`
+  outcry simulate --service chatgpt --outage  send a burst of reports to a running instance
+  outcry migrate --from outcry.db --to postgres://user:pass@host:5432/outcry
+                                            copy a SQLite deployment into PostgreSQL (idempotent, resumable)`

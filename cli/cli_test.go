@@ -26,6 +26,8 @@ func TestMainExitCodes(t *testing.T) {
 		{"bad configuration", nil, map[string]string{"OUTCRY_REPORTER_LIMIT": "lots"}, 2, "", "OUTCRY_REPORTER_LIMIT"},
 		{"detect with a bad interval", []string{"detect", "--interval", "soon"}, nil, 2, "", "outcry detect:"},
 		{"simulate against another host", []string{"simulate", "--url", "http://example.com"}, nil, 2, "", "only a local instance"},
+		{"migrate without --to", []string{"migrate", "--from", "outcry.db"}, nil, 2, "", "both --from and --to"},
+		{"migrate into SQLite", []string{"migrate", "--from", "a.db", "--to", "b.db"}, nil, 2, "", "--to must be a postgres:// URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer

@@ -103,17 +103,15 @@ func Follow(ctx context.Context, src StatusSource, snap Snapshot, known func(slu
 				cur[s.Service.ID] = s
 			}
 			seq = next
+			// Filtered, not forgotten: a service this replica's catalogue
+			// has not loaded yet is shown once it has.
 			list := make([]models.ServiceStatus, 0, len(cur))
-			for id, s := range cur {
-				if !known(s.Service.Slug) {
-					delete(cur, id)
-					continue
+			for _, s := range cur {
+				if known(s.Service.Slug) {
+					list = append(list, s)
 				}
-				list = append(list, s)
 			}
-			if len(got) > 0 || len(list) != len(snap.All()) {
-				snap.Publish(list)
-			}
+			snap.Publish(list)
 		}
 		if first != nil {
 			first(err)

@@ -16,6 +16,7 @@ import (
 // changes do not queue behind each other.
 func openPostgres(dsn string) (w, r *gorm.DB, err error) {
 	where := redact(dsn)
+	dsn = withIdleTimeout(dsn)
 	if w, err = gorm.Open(postgres.Open(dsn), gormConfig()); err != nil {
 		return nil, nil, fmt.Errorf("store: connect to %s: %w", where, err)
 	}
@@ -48,4 +49,21 @@ func redact(dsn string) string {
 		return "the database"
 	}
 	return u.Redacted()
+}
+
+// withIdleTimeout asks the server to end a transaction left idle for 10 s
+// (unless the URL says otherwise): a replica frozen mid-transaction (a
+// SIGSTOP, a VM pause) must not hold the leader lease's row lock, and so
+// block the takeover, for longer than that.
+func withIdleTimeout(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	if q.Get("idle_in_transaction_session_timeout") == "" {
+		q.Set("idle_in_transaction_session_timeout", "10000")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }

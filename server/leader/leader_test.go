@@ -1,0 +1,165 @@
+package leader_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/outcry/outcry/models"
+	"github.com/outcry/outcry/server/detector"
+	"github.com/outcry/outcry/server/leader"
+	"github.com/outcry/outcry/server/store"
+	"github.com/outcry/outcry/server/store/storetest"
+)
+
+func openStore(t *testing.T, dbURL string) *store.Store {
+	st, err := store.Open(context.Background(), dbURL, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// waitFor polls cond until it holds or 10 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// duty records the tenures an elector's Lead ran and whether it follows.
+type duty struct {
+	mu        sync.Mutex
+	terms     []int64
+	leading   bool
+	following bool
+}
+
+func (d *duty) lead(ctx context.Context, term int64) {
+	d.mu.Lock()
+	d.terms, d.leading = append(d.terms, term), true
+	d.mu.Unlock()
+	<-ctx.Done()
+	d.mu.Lock()
+	d.leading = false
+	d.mu.Unlock()
+}
+
+func (d *duty) follow(ctx context.Context) {
+	d.mu.Lock()
+	d.following = true
+	d.mu.Unlock()
+	<-ctx.Done()
+	d.mu.Lock()
+	d.following = false
+	d.mu.Unlock()
+}
+
+func (d *duty) state() (bool, bool, []int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.leading, d.following, append([]int64(nil), d.terms...)
+}
+
+// Two replicas: one leads and runs its duties, the other follows; when the
+// leader resigns (SIGTERM), the other leads at its next try with the next
+// term, and the first runs no leader duties any more.
+func TestOneLeadsAndHandsOverOnResign(t *testing.T) {
+	dbURL := storetest.Postgres(t)
+	var da, db duty
+	opts := func(st *store.Store, holder string, d *duty) leader.Options {
+		return leader.Options{Lease: st, Holder: holder, TTL: 3 * time.Second, Renew: 100 * time.Millisecond,
+			Log: slog.New(slog.DiscardHandler), Lead: d.lead, Follow: d.follow}
+	}
+	a := leader.New(opts(openStore(t, dbURL), "a", &da))
+	b := leader.New(opts(openStore(t, dbURL), "b", &db))
+	ctx := context.Background()
+	if term, ok := a.Campaign(ctx); !ok || term != 1 {
+		t.Fatalf("a: term %d leading %v", term, ok)
+	}
+	if _, ok := b.Campaign(ctx); ok {
+		t.Fatal("b leads beside a")
+	}
+	waitFor(t, "a's duties and b following", func() bool {
+		la, _, _ := da.state()
+		_, fb, _ := db.state()
+		return la && fb
+	})
+	bctx, stopB := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { b.Run(bctx); close(done) }()
+	a.Resign()
+	waitFor(t, "b to lead", func() bool { lb, _, _ := db.state(); return lb })
+	if la, _, _ := da.state(); la {
+		t.Error("a still runs leader duties after resigning")
+	}
+	if term, ok := b.Leading(); !ok || term != 2 {
+		t.Errorf("b leads with term %d (%v); want 2", term, ok)
+	}
+	stopB()
+	<-done
+	if _, ok := b.Leading(); ok {
+		t.Error("b still leads after Run ended")
+	}
+	if _, _, terms := db.state(); len(terms) != 1 || terms[0] != 2 {
+		t.Errorf("b's tenures %v; want [2]", terms)
+	}
+}
+
+// What the leader's snapshot shows reaches a follower's snapshot through
+// the database; a service the follower's catalogue does not know is not
+// shown.
+func TestFollowerSnapshotFollowsTheLeader(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dbURL := storetest.Postgres(t)
+	st := openStore(t, dbURL)
+	var svcs []models.Service
+	for _, slug := range []string{"chatgpt", "sora"} {
+		s := models.Service{Slug: slug, Name: slug, Problems: []string{"login"}}
+		if err := st.CreateService(ctx, &s); err != nil {
+			t.Fatal(err)
+		}
+		svcs = append(svcs, s)
+	}
+	term, _, err := st.AcquireLease(ctx, "leader", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := detector.NewSnapshot()
+	mine.Publish([]models.ServiceStatus{{Service: svcs[0], Level: models.LevelOutage, Reports15m: 40, Version: 1}, {Service: svcs[1], Version: 1}})
+	log := slog.New(slog.DiscardHandler)
+	go leader.Publish(ctx, term, mine, st.Fenced(store.Fence{Holder: "leader", Term: term}), log)
+
+	theirs := detector.NewSnapshot()
+	known := map[string]bool{"chatgpt": true}
+	var mu sync.Mutex
+	first := make(chan error, 1)
+	go leader.Follow(ctx, openStore(t, dbURL), theirs, func(s string) bool { mu.Lock(); defer mu.Unlock(); return known[s] }, log,
+		func(err error) { first <- err })
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the outage on the follower", func() bool {
+		s, ok := theirs.Status("chatgpt")
+		return ok && s.Level == models.LevelOutage && s.Reports15m == 40
+	})
+	if _, ok := theirs.Status("sora"); ok {
+		t.Error("the follower shows a service its catalogue does not know")
+	}
+	mu.Lock()
+	known["sora"] = true
+	mu.Unlock()
+	mine.Publish([]models.ServiceStatus{{Service: svcs[0], Level: models.LevelOK, Version: 2}, {Service: svcs[1], Version: 1}})
+	waitFor(t, "the change and the newly known service", func() bool {
+		s, ok := theirs.Status("chatgpt")
+		_, sora := theirs.Status("sora")
+		return ok && s.Level == models.LevelOK && sora
+	})
+}
