@@ -21,7 +21,7 @@ type ReportWriter interface {
 // denials without a round trip.
 type Limiter interface {
 	models.Admitter
-	Denied(reporter, network string, now time.Time) (models.Decision, bool)
+	Denied(reporter, network string, now time.Time) (models.Admittance, bool)
 }
 
 // StatusReader is the in-memory status snapshot the read paths serve from.

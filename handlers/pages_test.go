@@ -71,15 +71,15 @@ func (w *pgWorld) Write(_ context.Context, r *models.Report) error {
 	return nil
 }
 
-func (w *pgWorld) Admit(context.Context, models.Admission) (models.Decision, error) {
+func (w *pgWorld) Admit(context.Context, models.Admission) (models.Admittance, error) {
 	if w.deny {
-		return models.Decision{Allowed: false, Limit: 5, Period: time.Minute, RetryAfter: 42 * time.Second}, nil
+		return models.Admittance{Allowed: false, Limit: 5, Period: time.Minute, RetryAfter: 42 * time.Second}, nil
 	}
-	return models.Decision{Allowed: true, Counted: true, Limit: 5, Period: time.Minute, Remaining: 4}, nil
+	return models.Admittance{Allowed: true, Counted: true, Limit: 5, Period: time.Minute, Remaining: 4}, nil
 }
 
-func (w *pgWorld) Denied(string, string, time.Time) (models.Decision, bool) {
-	return models.Decision{}, false
+func (w *pgWorld) Denied(string, string, time.Time) (models.Admittance, bool) {
+	return models.Admittance{}, false
 }
 
 func (w *pgWorld) set(st models.ServiceStatus) {

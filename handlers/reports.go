@@ -79,13 +79,13 @@ func (h *Handler) reject(c *gin.Context, err error) {
 	h.respondError(c, err)
 }
 
-func (h *Handler) rateLimited(c *gin.Context, d models.Decision) {
+func (h *Handler) rateLimited(c *gin.Context, d models.Admittance) {
 	setRateLimitHeaders(c, d)
 	c.Writer.Header()["Retry-After"] = []string{strconv.Itoa(ceilSeconds(d.RetryAfter))}
 	h.reject(c, rateLimitError(d))
 }
 
-func setRateLimitHeaders(c *gin.Context, d models.Decision) {
+func setRateLimitHeaders(c *gin.Context, d models.Admittance) {
 	if d.Limit <= 0 {
 		return
 	}

@@ -16,7 +16,7 @@ import (
 // stores one report of svc from addr: the path every report takes after its
 // body is read. A refusal is a domain error; a rate-limit refusal comes with
 // the decision that says when to retry.
-func (h *Handler) submitReport(ctx context.Context, svc models.Service, in models.ReportInput, addr netip.Addr) (ReportAccepted, models.Decision, error) {
+func (h *Handler) submitReport(ctx context.Context, svc models.Service, in models.ReportInput, addr netip.Addr) (ReportAccepted, models.Admittance, error) {
 	now := h.Now()
 	reporter, network := h.Identifier.Identify(addr, now)
 	if d, denied := h.Limiter.Denied(reporter, network, now); denied {
@@ -28,9 +28,9 @@ func (h *Handler) submitReport(ctx context.Context, svc models.Service, in model
 // storeReport is submitReport after the reporter is known and not in the
 // deny cache: validate, admit (limit, dedupe, count) and commit. The JSON
 // API calls it directly, so a cached denial costs it no body parsing.
-func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models.ReportInput, addr netip.Addr, reporter, network string, now time.Time) (ReportAccepted, models.Decision, error) {
+func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models.ReportInput, addr netip.Addr, reporter, network string, now time.Time) (ReportAccepted, models.Admittance, error) {
 	if err := in.Validate(&svc); err != nil {
-		return ReportAccepted{}, models.Decision{}, err
+		return ReportAccepted{}, models.Admittance{}, err
 	}
 	if in.Region == "" {
 		in.Region = models.UnknownRegion
@@ -74,7 +74,7 @@ func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models
 
 // rateLimitError is the refusal of a rate-limited report (built without fmt:
 // a flood makes one per request).
-func rateLimitError(d models.Decision) error {
+func rateLimitError(d models.Admittance) error {
 	return &models.Error{Code: models.CodeRateLimited,
 		Message: "too many reports from your network; try again in " + strconv.Itoa(ceilSeconds(d.RetryAfter)) + " s"}
 }

@@ -17,10 +17,10 @@ type Admission struct {
 	At        time.Time
 }
 
-// Decision is the limiter's answer. When Allowed, Counted says whether this is
+// Admittance is the limiter's answer. When Allowed, Counted says whether this is
 // the reporter's first report for the service within the dedupe window; it
 // has then been added to the per-minute counters.
-type Decision struct {
+type Admittance struct {
 	Allowed    bool
 	Counted    bool
 	Limit      int           // requests allowed per Period (RateLimit-Limit)
@@ -33,7 +33,7 @@ type Decision struct {
 
 // Admitter rate-limits, dedupes and counts a report in one step.
 type Admitter interface {
-	Admit(ctx context.Context, a Admission) (Decision, error)
+	Admit(ctx context.Context, a Admission) (Admittance, error)
 }
 
 // CounterReader reads the per-minute counters the detector works from.

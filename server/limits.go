@@ -18,7 +18,7 @@ import (
 type limiter interface {
 	models.Admitter
 	models.CounterReader
-	Denied(reporter, network string, now time.Time) (models.Decision, bool)
+	Denied(reporter, network string, now time.Time) (models.Admittance, bool)
 }
 
 // limits is the limiter in force: Redis with the in-process twin as a

@@ -15,7 +15,7 @@ import (
 type backend interface {
 	models.Admitter
 	models.CounterReader
-	Denied(reporter, network string, now time.Time) (models.Decision, bool)
+	Denied(reporter, network string, now time.Time) (models.Admittance, bool)
 }
 
 // harness is one implementation under test with its notion of time: the
@@ -25,7 +25,7 @@ type harness struct {
 	backend
 	now      func() time.Time
 	advance  func(time.Duration)
-	degraded bool // every Decision must say Degraded
+	degraded bool // every Admittance must say Degraded
 }
 
 type fakeClock struct {
@@ -102,7 +102,7 @@ func implementations(t *testing.T) map[string]func(t *testing.T, cfg Config) har
 	}
 }
 
-func (h harness) admit(t *testing.T, reporter, network string, service uint, problem, region string, at time.Time) models.Decision {
+func (h harness) admit(t *testing.T, reporter, network string, service uint, problem, region string, at time.Time) models.Admittance {
 	t.Helper()
 	if at.IsZero() {
 		at = h.now()
@@ -121,7 +121,7 @@ func (h harness) admit(t *testing.T, reporter, network string, service uint, pro
 }
 
 // simple is a report of reporter r from network n on service 1.
-func (h harness) simple(t *testing.T, r, n string) models.Decision {
+func (h harness) simple(t *testing.T, r, n string) models.Admittance {
 	t.Helper()
 	return h.admit(t, r, n, 1, "outage", "US", time.Time{})
 }
@@ -135,7 +135,7 @@ func (h harness) minutes(t *testing.T, from, to time.Time) []models.MinuteCounts
 	return mc
 }
 
-func wantDecision(t *testing.T, what string, d models.Decision, allowed bool, limit, remaining int) {
+func wantDecision(t *testing.T, what string, d models.Admittance, allowed bool, limit, remaining int) {
 	t.Helper()
 	if d.Allowed != allowed || d.Limit != limit || d.Remaining != remaining {
 		t.Fatalf("%s: got allowed=%v limit=%d remaining=%d, want %v %d %d (%+v)",

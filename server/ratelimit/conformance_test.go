@@ -90,7 +90,7 @@ func TestSharedStateWithRedisRate(t *testing.T) {
 	// redis_rate prefixes "rate:"; ours is cfg.Prefix+"rl:r:"+reporter.
 	key := strings.TrimPrefix(cfg.Prefix+"rl:r:rep", "rate:")
 	ctx := context.Background()
-	admit := func() models.Decision {
+	admit := func() models.Admittance {
 		d, err := ours.Admit(ctx, models.Admission{ServiceID: 1, Reporter: "rep", Network: "net"})
 		if err != nil {
 			t.Fatal(err)

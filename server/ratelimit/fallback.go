@@ -29,7 +29,7 @@ type Options struct {
 // Limiter is what the server uses with Redis: every call goes to Redis, and
 // when Redis fails (refused, timed out, erroring; not when the caller's
 // context ends) it answers from the in-process twin instead, with
-// Decision.Degraded set. It fails open: a report is never rejected because
+// Admittance.Degraded set. It fails open: a report is never rejected because
 // Redis is down. It recovers by itself.
 type Limiter struct {
 	redis     *Redis
@@ -78,11 +78,11 @@ func New(rdb *redis.Client, local *Local, cfg Config, opts Options) (*Limiter, e
 }
 
 // Admit admits a report through Redis, or through the twin (with
-// Decision.Degraded) while Redis is down. It fails only for an admission
+// Admittance.Degraded) while Redis is down. It fails only for an admission
 // without reporter or network, or when ctx ends.
-func (l *Limiter) Admit(ctx context.Context, a models.Admission) (models.Decision, error) {
+func (l *Limiter) Admit(ctx context.Context, a models.Admission) (models.Admittance, error) {
 	if err := checkAdmission(a); err != nil {
-		return models.Decision{}, err
+		return models.Admittance{}, err
 	}
 	use, probe := l.useRedis()
 	if use {
@@ -92,7 +92,7 @@ func (l *Limiter) Admit(ctx context.Context, a models.Admission) (models.Decisio
 			return d, nil
 		}
 		if ctx.Err() != nil {
-			return models.Decision{}, err
+			return models.Admittance{}, err
 		}
 		l.down(err)
 	}
@@ -123,7 +123,7 @@ func (l *Limiter) Minutes(ctx context.Context, from, to time.Time) ([]models.Min
 }
 
 // Denied answers a cached denial (from either path) without calling Redis.
-func (l *Limiter) Denied(reporter, network string, now time.Time) (models.Decision, bool) {
+func (l *Limiter) Denied(reporter, network string, now time.Time) (models.Admittance, bool) {
 	d, ok := l.local.deny.denied(reporter, network, now)
 	d.Degraded = ok && l.degraded.Load()
 	return d, ok

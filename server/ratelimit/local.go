@@ -54,14 +54,14 @@ func NewLocal(cfg Config, now func() time.Time) (*Local, error) {
 
 // Admit rate-limits, dedupes and counts a report. It fails only on an
 // admission without reporter or network (code invalid).
-func (l *Local) Admit(_ context.Context, a models.Admission) (models.Decision, error) {
+func (l *Local) Admit(_ context.Context, a models.Admission) (models.Admittance, error) {
 	if err := checkAdmission(a); err != nil {
-		return models.Decision{}, err
+		return models.Admittance{}, err
 	}
 	return l.admit(a), nil
 }
 
-func (l *Local) admit(a models.Admission) models.Decision {
+func (l *Local) admit(a models.Admission) models.Admittance {
 	now := l.now()
 	nowN := now.UnixNano()
 	rb := l.reporters.get(a.Reporter, nowN)
@@ -112,7 +112,7 @@ func (l *Local) admit(a models.Admission) models.Decision {
 
 // Denied answers a cached denial of reporter or network; see the package
 // documentation.
-func (l *Local) Denied(reporter, network string, now time.Time) (models.Decision, bool) {
+func (l *Local) Denied(reporter, network string, now time.Time) (models.Admittance, bool) {
 	return l.deny.denied(reporter, network, now)
 }
 

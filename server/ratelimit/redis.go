@@ -86,15 +86,15 @@ func newRedis(rdb *redis.Client, cfg Config, deny *denyCache) *Redis {
 // not consult the deny cache: handlers call Denied first). Redis errors come
 // back with code unavailable, an admission without reporter or network with
 // code invalid.
-func (r *Redis) Admit(ctx context.Context, a models.Admission) (models.Decision, error) {
+func (r *Redis) Admit(ctx context.Context, a models.Admission) (models.Admittance, error) {
 	if err := checkAdmission(a); err != nil {
-		return models.Decision{}, err
+		return models.Admittance{}, err
 	}
 	return r.admit(ctx, a)
 }
 
 // admit is Admit without the argument check; every error is Redis's.
-func (r *Redis) admit(ctx context.Context, a models.Admission) (models.Decision, error) {
+func (r *Redis) admit(ctx context.Context, a models.Admission) (models.Admittance, error) {
 	if a.At.IsZero() {
 		a.At = r.now()
 	}
@@ -138,7 +138,7 @@ func (r *Redis) admitBatch(ctx context.Context, calls []*admitCall) {
 
 // decision reads one admission's 8 script values and records denials in
 // the deny cache.
-func (r *Redis) decision(a models.Admission, v []int64, now time.Time) models.Decision {
+func (r *Redis) decision(a models.Admission, v []int64, now time.Time) models.Admittance {
 	allowed, counted := v[0] == 1, v[1] == 1
 	rs, ns := scriptLimit(v[2:5]), scriptLimit(v[5:8])
 	if !allowed {
@@ -177,7 +177,7 @@ func (r *Redis) counterKey(minute int64) string {
 
 // Denied answers a cached denial of reporter or network without calling
 // Redis; see the package documentation.
-func (r *Redis) Denied(reporter, network string, now time.Time) (models.Decision, bool) {
+func (r *Redis) Denied(reporter, network string, now time.Time) (models.Admittance, bool) {
 	return r.deny.denied(reporter, network, now)
 }
 
