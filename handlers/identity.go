@@ -10,22 +10,29 @@ import (
 	"time"
 )
 
-// Identifier turns a client address into the two keys the limiter and the
-// reports table know a reporter by: a keyed hash of the address, and one of
-// its network (/24 for IPv4, /48 for IPv6). The key is derived from a secret
-// and the UTC date, so hashes rotate daily and cannot be joined across days;
-// the raw address is never stored or logged.
-type Identifier struct {
-	secret []byte
-	mu     sync.Mutex
-	day    string
-	key    []byte
-	pool   sync.Pool // of hash.Hash keyed with key, for day
+// DayKeys gives the key reporter hashes are made with on a UTC day
+// ("2006-01-02"); every replica must get the same key for a day. The keys
+// live outside the database (server/hashkey).
+type DayKeys interface {
+	DayKey(day string) ([]byte, error)
 }
 
-// NewIdentifier keys hashes with secret (at least 16 bytes).
-func NewIdentifier(secret []byte) *Identifier {
-	return &Identifier{secret: append([]byte(nil), secret...)}
+// Identifier turns a client address into the two keys the limiter and the
+// reports table know a reporter by: a keyed hash of the address, and one of
+// its network (/24 for IPv4, /48 for IPv6). The key changes every UTC day,
+// so hashes cannot be joined across days by whoever lacks the keys; the
+// raw address is never stored or logged.
+type Identifier struct {
+	keys DayKeys
+	mu   sync.Mutex
+	day  string
+	key  []byte
+	pool sync.Pool // of hash.Hash keyed with key, for day
+}
+
+// NewIdentifier keys hashes with keys.
+func NewIdentifier(keys DayKeys) *Identifier {
+	return &Identifier{keys: keys}
 }
 
 type dayHash struct {
@@ -64,9 +71,11 @@ func (id *Identifier) get(day string) *dayHash {
 	}
 	id.mu.Lock()
 	if id.day != day {
-		m := hmac.New(sha256.New, id.secret)
-		m.Write([]byte("outcry-reporter-salt:" + day))
-		id.key, id.day = m.Sum(nil), day
+		// When the key file cannot be written the key still comes (kept in
+		// memory, written on a later call): reports go on being counted.
+		if key, _ := id.keys.DayKey(day); key != nil {
+			id.key, id.day = key, day
+		}
 	}
 	key := id.key
 	id.mu.Unlock()

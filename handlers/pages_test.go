@@ -20,6 +20,7 @@ import (
 
 	"github.com/outcry/outcry/handlers"
 	"github.com/outcry/outcry/models"
+	"github.com/outcry/outcry/server/hashkey"
 )
 
 // pgWorld is an in-memory app for the page tests: a snapshot, a catalogue,
@@ -82,6 +83,8 @@ func (w *pgWorld) Denied(string, string, time.Time) (models.Admittance, bool) {
 	return models.Admittance{}, false
 }
 
+func (w *pgWorld) Undo(context.Context, models.Admission, models.Admittance) error { return nil }
+
 func (w *pgWorld) set(st models.ServiceStatus) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -121,7 +124,7 @@ func pgServer(t testing.TB) (*pgWorld, *gin.Engine) {
 		PeakAt: end.Add(-30 * time.Minute), Peak: 420, Expected: 12.5, Actual: 420}}
 	h := handlers.New(handlers.Deps{
 		Writer: w, Limiter: w, Status: w, Catalog: w, Incidents: w,
-		Identifier: handlers.NewIdentifier([]byte("0123456789abcdef0123")),
+		Identifier: handlers.NewIdentifier(hashkey.FromSecret([]byte("0123456789abcdef0123"))),
 		Metrics:    handlers.NewMetrics(prometheus.NewRegistry()),
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return pgNow },
 	})

@@ -38,10 +38,11 @@ func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models
 			in.Region = r
 		}
 	}
-	d, err := h.Limiter.Admit(ctx, models.Admission{
+	adm := models.Admission{
 		ServiceID: svc.ID, Reporter: reporter, Network: network,
 		Problem: in.Problem, Region: in.Region, At: now,
-	})
+	}
+	d, err := h.Limiter.Admit(ctx, adm)
 	if err != nil {
 		return ReportAccepted{}, d, models.Wrap(models.CodeUnavailable, err, "cannot take reports right now; try again shortly")
 	}
@@ -50,10 +51,21 @@ func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models
 	}
 	rep := &models.Report{
 		ServiceID: svc.ID, Problem: in.Problem, Region: in.Region, Note: in.Note,
-		ReporterHash: reporter, Counted: d.Counted,
+		ReporterHash: reporter, NetworkHash: network, Counted: d.Counted,
 		Minute: now.Unix() / 60 * 60, CreatedAt: now.UTC(),
 	}
 	if err := h.Writer.Write(ctx, rep); err != nil {
+		// Not stored, so not counted: the limiter takes the count and the
+		// dedupe marker back, and the reporter's retry counts. (A write
+		// whose wait ended with ctx may still commit; its count is then
+		// taken back and the row says counted: the rollups keep it.)
+		if d.Counted {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			if uerr := h.Limiter.Undo(uctx, adm, d); uerr != nil {
+				h.log.Warn("could not take back the count of a report that was not stored", "err", uerr)
+			}
+			cancel()
+		}
 		return ReportAccepted{}, d, err
 	}
 	if h.Metrics != nil {

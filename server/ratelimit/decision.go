@@ -18,7 +18,7 @@ type limitState struct {
 // decide builds the Admittance from both limits' answers: a denial reports the
 // limit that denies longest, an admission the limit with the fewest requests
 // left (the one a client must respect).
-func decide(allowed, counted bool, rl, nl redis_rate.Limit, r, n limitState) models.Admittance {
+func decide(allowed bool, slot int, rl, nl redis_rate.Limit, r, n limitState) models.Admittance {
 	lim, s := rl, r
 	if allowed {
 		if n.remaining < r.remaining || (n.remaining == r.remaining && n.reset > r.reset) {
@@ -29,7 +29,8 @@ func decide(allowed, counted bool, rl, nl redis_rate.Limit, r, n limitState) mod
 	}
 	d := models.Admittance{
 		Allowed:    allowed,
-		Counted:    counted,
+		Counted:    slot > 0,
+		Slot:       slot,
 		Limit:      lim.Rate,
 		Period:     lim.Period,
 		Remaining:  s.remaining,
