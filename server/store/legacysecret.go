@@ -30,7 +30,7 @@ func (s *Store) EraseSetting(ctx context.Context, key string) error {
 	db := s.w.WithContext(ctx)
 	sqlite := s.w.Dialector.Name() == "sqlite"
 	if sqlite {
-		if err := db.Exec("PRAGMA secure_delete = ON").Error; err != nil {
+		if err := pragma(db, "PRAGMA secure_delete = ON"); err != nil {
 			return translate(err, "setting "+key)
 		}
 	}
@@ -38,12 +38,28 @@ func (s *Store) EraseSetting(ctx context.Context, key string) error {
 		return translate(err, "setting "+key)
 	}
 	if sqlite {
-		if err := db.Exec("PRAGMA secure_delete = OFF").Error; err != nil {
+		if err := pragma(db, "PRAGMA secure_delete = OFF"); err != nil {
 			return translate(err, "setting "+key)
 		}
-		if err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error; err != nil {
+		if err := pragma(db, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 			return translate(err, "setting "+key)
 		}
 	}
 	return nil
+}
+
+// pragma runs a PRAGMA that answers a row, reading it to the end (a
+// statement left mid-step would block the writer's next commit).
+func pragma(db *gorm.DB, q string) error {
+	rows, err := db.Raw(q).Rows()
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return err
+	}
+	return rows.Close()
 }
