@@ -40,7 +40,7 @@ func (w *flakyWriter) Write(_ context.Context, r *models.Report) error {
 
 type oneService struct{ svc models.Service }
 
-func (o oneService) Lookup(slug string) (models.Service, bool) { return o.svc, slug == o.svc.Slug }
+func (o oneService) Lookup(slug string) (models.Service, bool)   { return o.svc, slug == o.svc.Slug }
 func (oneService) Create(context.Context, *models.Service) error { return nil }
 func (oneService) Update(context.Context, *models.Service) error { return nil }
 func (oneService) Delete(context.Context, string) error          { return nil }

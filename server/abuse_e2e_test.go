@@ -15,7 +15,7 @@ import (
 func abuseApp(t *testing.T) (*servertest.App, *servertest.Clock) {
 	// Mid-afternoon in Europe on a weekday: neither the quiet nor the busy
 	// end of the demo's daily cycle.
-	at := time.Now().UTC().Truncate(24*time.Hour).Add(14*time.Hour + 7*time.Minute)
+	at := time.Now().UTC().Truncate(24 * time.Hour).Add(14*time.Hour + 7*time.Minute)
 	for at.Weekday() == time.Saturday || at.Weekday() == time.Sunday {
 		at = at.Add(-24 * time.Hour)
 	}
