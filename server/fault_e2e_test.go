@@ -251,7 +251,6 @@ func waitRows(t *testing.T, db string, n int) {
 	eventually(t, strconv.Itoa(n)+" rows", func() bool { return countRows(t, db, "SELECT COUNT(*) FROM reports") >= n })
 }
 
-
 // redisProc is a throwaway redis-server on a fixed loopback port that the
 // test kills and starts again (empty).
 type redisProc struct {
