@@ -36,9 +36,11 @@ type Config struct {
 	// counted until one of the network's slots lapses. Default: 1, so a
 	// network weighs like one reporter, however many addresses it uses.
 	NetworkEvidence int
-	// MaxEntries caps each of the in-process maps (reporter limits,
-	// network limits, dedupe and evidence markers). Past it, lapsed
-	// entries go first, then arbitrary ones. Default: 4,000,000.
+	// MaxEntries caps each of the in-process maps: reporter limits,
+	// network limits, and (twice as many) dedupe and evidence markers.
+	// Past it, lapsed entries go first, then arbitrary ones (a dropped
+	// live marker may let its reporter count again). Default: 4,000,000,
+	// about 750 MiB when every map is full.
 	MaxEntries int
 	// Shards is how many hash tags the Redis keys are spread over (Redis
 	// Cluster: keys of one admission share a tag, so one script call

@@ -53,7 +53,7 @@ func NewLocal(cfg Config, now func() time.Time) (*Local, error) {
 		nLimit:    newGCRALimit(cfg.Network),
 		reporters: newExpiringMap[uint64](cfg.MaxEntries),
 		networks:  newExpiringMap[uint64](cfg.MaxEntries),
-		marks:     newExpiringMap[markKey](cfg.MaxEntries),
+		marks:     newExpiringMap[markKey](2 * cfg.MaxEntries), // a reporter marker and a network slot per counted report
 		counters:  newCounterStore(cfg.CounterTTL),
 		deny:      newDenyCache(cfg.Reporter, cfg.Network, cfg.DenyCacheSize),
 	}, nil
