@@ -86,7 +86,7 @@ func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models
 
 // rateLimitError is the refusal of a rate-limited report (built without fmt:
 // a flood makes one per request).
-func rateLimitError(d models.Admittance) error {
+func rateLimitError(d models.Admittance) *models.Error {
 	return &models.Error{Code: models.CodeRateLimited,
 		Message: "too many reports from your network; try again in " + strconv.Itoa(ceilSeconds(d.RetryAfter)) + " s"}
 }
