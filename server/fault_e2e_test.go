@@ -173,10 +173,12 @@ func processEnv(t *testing.T) map[string]string {
 	return env
 }
 
-// TestKill9UnderLoadLosesNoAcknowledgedReport kills the process (SIGKILL:
-// no shutdown at all) while reports pour in: every report answered 202 is
-// a row, and the process starts again on the same database.
-func TestKill9UnderLoadLosesNoAcknowledgedReport(t *testing.T) {
+// signalUnderLoad starts the process with the service chatgpt, pours
+// reports into it until 300 are rows, sends sig, and returns a function
+// that waits for the pouring to end (the server gone, or stop) and returns
+// the ids answered 202.
+func signalUnderLoad(t *testing.T, sig syscall.Signal) (*process, func() []uint64) {
+	t.Helper()
 	p := startProcess(t, processEnv(t))
 	createChatGPT(t, p.url)
 	stop := make(chan struct{})
@@ -184,11 +186,18 @@ func TestKill9UnderLoadLosesNoAcknowledgedReport(t *testing.T) {
 	done := make(chan struct{})
 	go func() { ids, _ = pour(p.url, 8, stop, 0); close(done) }()
 	waitRows(t, p.db, 300)
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := p.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	<-done
-	close(stop)
+	return p, func() []uint64 { close(stop); <-done; return ids }
+}
+
+// TestKill9UnderLoadLosesNoAcknowledgedReport kills the process (SIGKILL:
+// no shutdown at all) while reports pour in: every report answered 202 is
+// a row, and the process starts again on the same database.
+func TestKill9UnderLoadLosesNoAcknowledgedReport(t *testing.T) {
+	p, acknowledged := signalUnderLoad(t, syscall.SIGKILL)
+	ids := acknowledged()
 	if len(ids) == 0 {
 		t.Fatal("no report was accepted before the kill")
 	}
@@ -206,16 +215,7 @@ func TestKill9UnderLoadLosesNoAcknowledgedReport(t *testing.T) {
 // pour in; the process exits 0 within its shutdown budget and every 202 is
 // a row.
 func TestSIGTERMUnderLoadLosesNoAcknowledgedReport(t *testing.T) {
-	p := startProcess(t, processEnv(t))
-	createChatGPT(t, p.url)
-	stop := make(chan struct{})
-	var ids []uint64
-	done := make(chan struct{})
-	go func() { ids, _ = pour(p.url, 8, stop, 0); close(done) }()
-	waitRows(t, p.db, 300)
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	p, acknowledged := signalUnderLoad(t, syscall.SIGTERM)
 	exited := make(chan error, 1)
 	go func() { exited <- p.cmd.Wait() }()
 	select {
@@ -226,8 +226,7 @@ func TestSIGTERMUnderLoadLosesNoAcknowledgedReport(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("still running 30 s after SIGTERM")
 	}
-	close(stop)
-	<-done
+	ids := acknowledged()
 	if m := missing(t, p.db, ids); len(m) > 0 {
 		t.Fatalf("%d of %d reports answered 202 are not rows after SIGTERM", len(m), len(ids))
 	}
