@@ -7,6 +7,7 @@ import (
 	"hash"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,11 +24,23 @@ type DayKeys interface {
 // so hashes cannot be joined across days by whoever lacks the keys; the
 // raw address is never stored or logged.
 type Identifier struct {
-	keys DayKeys
-	mu   sync.Mutex
-	day  string
-	key  []byte
-	pool sync.Pool // of hash.Hash keyed with key, for day
+	keys   DayKeys
+	mu     sync.Mutex
+	day    string
+	key    []byte
+	pool   sync.Pool // of hash.Hash keyed with key, for day
+	recent [recentSlots]atomic.Pointer[identity]
+}
+
+// recentSlots is the size of the cache of recent identities: a flood from
+// a few addresses is answered without two HMACs per request.
+const recentSlots = 1024
+
+// identity is one address's hashes on one UTC day.
+type identity struct {
+	addr              netip.Addr
+	day               int64 // unix day
+	reporter, network string
 }
 
 // NewIdentifier keys hashes with keys.
@@ -43,7 +56,26 @@ type dayHash struct {
 // Identify returns the reporter and network hashes of addr at now.
 func (id *Identifier) Identify(addr netip.Addr, now time.Time) (reporter, network string) {
 	addr = addr.Unmap()
-	day := now.UTC().Format(time.DateOnly)
+	unixDay := now.Unix() / 86400
+	if now.Unix() < 0 && now.Unix()%86400 != 0 {
+		unixDay--
+	}
+	b16 := addr.As16()
+	var h uint64 = 14695981039346656037
+	for _, c := range b16 {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	slot := &id.recent[h%recentSlots]
+	if e := slot.Load(); e != nil && e.day == unixDay && e.addr == addr {
+		return e.reporter, e.network
+	}
+	reporter, network = id.identify(addr, now.UTC().Format(time.DateOnly))
+	slot.Store(&identity{addr: addr, day: unixDay, reporter: reporter, network: network})
+	return reporter, network
+}
+
+// identify computes the hashes of addr with day's key.
+func (id *Identifier) identify(addr netip.Addr, day string) (reporter, network string) {
 	dh := id.get(day)
 	var net netip.Prefix
 	if addr.Is4() {
