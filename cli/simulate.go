@@ -123,8 +123,10 @@ func (s *simulator) run(ctx context.Context, perMinute int, d time.Duration) (se
 func (s *simulator) send(ctx context.Context) bool {
 	k := s.next.Add(1)
 	// 100.64.0.0/10 (shared address space) only names a reporter; it is never
-	// dialled. Each reporter gets its own /24 so network limits do not bite.
-	addr := fmt.Sprintf("100.%d.%d.%d", 64+(k>>16)%64, (k>>8)%256, k%256)
+	// dialled. Each reporter gets its own /24 (for 16,384 reporters) so
+	// network limits do not bite and each counts: a network adds one counted
+	// report per service and 15 minutes.
+	addr := fmt.Sprintf("100.%d.%d.%d", 64+(k>>8)%64, k%256, 1+(k>>14)%254)
 	region := s.region
 	if region == "" {
 		region = simRegions[rand.IntN(len(simRegions))]

@@ -46,7 +46,7 @@ func burst(t *testing.T, reps []*replica, slug string, n, offset int) []uint64 {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			addr := fmt.Sprintf("100.%d.%d.%d", 64+k/65536%64, k/256%256, k%256)
+			addr := fmt.Sprintf("100.%d.%d.%d", 64+k/256%64, k%256, 1+k/16384%254) // a /24 each: a network counts once
 			code, body := do(t, r, "POST", "/api/v1/services/"+slug+"/reports",
 				map[string]string{"problem": "login", "region": "US"}, "X-Forwarded-For", addr)
 			if code != http.StatusAccepted {

@@ -17,11 +17,13 @@ type ReportWriter interface {
 	Write(ctx context.Context, r *models.Report) error
 }
 
-// Limiter admits reports (limit + dedupe + count) and answers cached
-// denials without a round trip.
+// Limiter admits reports (limit + dedupe + count), answers cached denials
+// without a round trip, and takes back a counted report that could not be
+// stored (so a report is counted only once it is stored).
 type Limiter interface {
 	models.Admitter
-	Denied(reporter, network string, now time.Time) (models.Decision, bool)
+	Denied(reporter, network string, now time.Time) (models.Admittance, bool)
+	Undo(ctx context.Context, a models.Admission, d models.Admittance) error
 }
 
 // StatusReader is the in-memory status snapshot the read paths serve from.

@@ -11,6 +11,9 @@ type Metrics struct {
 	Counted  prometheus.Counter
 	Rejected *prometheus.CounterVec // by reason: the error code
 	Latency  *prometheus.HistogramVec
+	// rateLimited is Rejected{reason="rate_limited"}, looked up once: a
+	// flood increments it for every request.
+	rateLimited prometheus.Counter
 }
 
 // NewMetrics creates and registers the series on reg.
@@ -31,6 +34,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"method", "route", "status"}),
 	}
 	reg.MustRegister(m.Accepted, m.Counted, m.Rejected, m.Latency)
+	m.rateLimited = m.Rejected.WithLabelValues("rate_limited")
 	for _, reason := range []string{"malformed", "too_large", "unsupported_media_type", "invalid", "not_found", "rate_limited", "unavailable", "internal"} {
 		m.Rejected.WithLabelValues(reason)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/outcry/outcry/handlers"
 	"github.com/outcry/outcry/models"
+	"github.com/outcry/outcry/server/hashkey"
 )
 
 // pgWorld is an in-memory app for the page tests: a snapshot, a catalogue,
@@ -71,16 +72,18 @@ func (w *pgWorld) Write(_ context.Context, r *models.Report) error {
 	return nil
 }
 
-func (w *pgWorld) Admit(context.Context, models.Admission) (models.Decision, error) {
+func (w *pgWorld) Admit(context.Context, models.Admission) (models.Admittance, error) {
 	if w.deny {
-		return models.Decision{Allowed: false, Limit: 5, Period: time.Minute, RetryAfter: 42 * time.Second}, nil
+		return models.Admittance{Allowed: false, Limit: 5, Period: time.Minute, RetryAfter: 42 * time.Second}, nil
 	}
-	return models.Decision{Allowed: true, Counted: true, Limit: 5, Period: time.Minute, Remaining: 4}, nil
+	return models.Admittance{Allowed: true, Counted: true, Limit: 5, Period: time.Minute, Remaining: 4}, nil
 }
 
-func (w *pgWorld) Denied(string, string, time.Time) (models.Decision, bool) {
-	return models.Decision{}, false
+func (w *pgWorld) Denied(string, string, time.Time) (models.Admittance, bool) {
+	return models.Admittance{}, false
 }
+
+func (w *pgWorld) Undo(context.Context, models.Admission, models.Admittance) error { return nil }
 
 func (w *pgWorld) set(st models.ServiceStatus) {
 	w.mu.Lock()
@@ -121,7 +124,7 @@ func pgServer(t testing.TB) (*pgWorld, *gin.Engine) {
 		PeakAt: end.Add(-30 * time.Minute), Peak: 420, Expected: 12.5, Actual: 420}}
 	h := handlers.New(handlers.Deps{
 		Writer: w, Limiter: w, Status: w, Catalog: w, Incidents: w,
-		Identifier: handlers.NewIdentifier([]byte("0123456789abcdef0123")),
+		Identifier: handlers.NewIdentifier(hashkey.FromSecret([]byte("0123456789abcdef0123"))),
 		Metrics:    handlers.NewMetrics(prometheus.NewRegistry()),
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return pgNow },
 	})

@@ -69,7 +69,8 @@ func (h *Handler) postReport(c *gin.Context) {
 		return
 	}
 	setRateLimitHeaders(c, d)
-	c.JSON(http.StatusAccepted, out)
+	var buf [256]byte
+	writeJSON(c, http.StatusAccepted, appendReportAccepted(buf[:0], out))
 }
 
 func (h *Handler) reject(c *gin.Context, err error) {
@@ -79,13 +80,16 @@ func (h *Handler) reject(c *gin.Context, err error) {
 	h.respondError(c, err)
 }
 
-func (h *Handler) rateLimited(c *gin.Context, d models.Decision) {
+func (h *Handler) rateLimited(c *gin.Context, d models.Admittance) {
 	setRateLimitHeaders(c, d)
 	c.Writer.Header()["Retry-After"] = []string{strconv.Itoa(ceilSeconds(d.RetryAfter))}
-	h.reject(c, rateLimitError(d))
+	if h.Metrics != nil {
+		h.Metrics.rateLimited.Inc()
+	}
+	respondRateLimited(c, rateLimitError(d))
 }
 
-func setRateLimitHeaders(c *gin.Context, d models.Decision) {
+func setRateLimitHeaders(c *gin.Context, d models.Admittance) {
 	if d.Limit <= 0 {
 		return
 	}

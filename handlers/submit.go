@@ -16,7 +16,7 @@ import (
 // stores one report of svc from addr: the path every report takes after its
 // body is read. A refusal is a domain error; a rate-limit refusal comes with
 // the decision that says when to retry.
-func (h *Handler) submitReport(ctx context.Context, svc models.Service, in models.ReportInput, addr netip.Addr) (ReportAccepted, models.Decision, error) {
+func (h *Handler) submitReport(ctx context.Context, svc models.Service, in models.ReportInput, addr netip.Addr) (ReportAccepted, models.Admittance, error) {
 	now := h.Now()
 	reporter, network := h.Identifier.Identify(addr, now)
 	if d, denied := h.Limiter.Denied(reporter, network, now); denied {
@@ -28,9 +28,9 @@ func (h *Handler) submitReport(ctx context.Context, svc models.Service, in model
 // storeReport is submitReport after the reporter is known and not in the
 // deny cache: validate, admit (limit, dedupe, count) and commit. The JSON
 // API calls it directly, so a cached denial costs it no body parsing.
-func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models.ReportInput, addr netip.Addr, reporter, network string, now time.Time) (ReportAccepted, models.Decision, error) {
+func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models.ReportInput, addr netip.Addr, reporter, network string, now time.Time) (ReportAccepted, models.Admittance, error) {
 	if err := in.Validate(&svc); err != nil {
-		return ReportAccepted{}, models.Decision{}, err
+		return ReportAccepted{}, models.Admittance{}, err
 	}
 	if in.Region == "" {
 		in.Region = models.UnknownRegion
@@ -38,10 +38,11 @@ func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models
 			in.Region = r
 		}
 	}
-	d, err := h.Limiter.Admit(ctx, models.Admission{
+	adm := models.Admission{
 		ServiceID: svc.ID, Reporter: reporter, Network: network,
 		Problem: in.Problem, Region: in.Region, At: now,
-	})
+	}
+	d, err := h.Limiter.Admit(ctx, adm)
 	if err != nil {
 		return ReportAccepted{}, d, models.Wrap(models.CodeUnavailable, err, "cannot take reports right now; try again shortly")
 	}
@@ -50,10 +51,21 @@ func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models
 	}
 	rep := &models.Report{
 		ServiceID: svc.ID, Problem: in.Problem, Region: in.Region, Note: in.Note,
-		ReporterHash: reporter, Counted: d.Counted,
+		ReporterHash: reporter, NetworkHash: network, Counted: d.Counted,
 		Minute: now.Unix() / 60 * 60, CreatedAt: now.UTC(),
 	}
 	if err := h.Writer.Write(ctx, rep); err != nil {
+		// Not stored, so not counted: the limiter takes the count and the
+		// dedupe marker back, and the reporter's retry counts. (A write
+		// whose wait ended with ctx may still commit; its count is then
+		// taken back and the row says counted: the rollups keep it.)
+		if d.Counted {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			if uerr := h.Limiter.Undo(uctx, adm, d); uerr != nil {
+				h.log.Warn("could not take back the count of a report that was not stored", "err", uerr)
+			}
+			cancel()
+		}
 		return ReportAccepted{}, d, err
 	}
 	if h.Metrics != nil {
@@ -74,7 +86,7 @@ func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models
 
 // rateLimitError is the refusal of a rate-limited report (built without fmt:
 // a flood makes one per request).
-func rateLimitError(d models.Decision) error {
+func rateLimitError(d models.Admittance) *models.Error {
 	return &models.Error{Code: models.CodeRateLimited,
 		Message: "too many reports from your network; try again in " + strconv.Itoa(ceilSeconds(d.RetryAfter)) + " s"}
 }

@@ -17,10 +17,10 @@ type Admission struct {
 	At        time.Time
 }
 
-// Decision is the limiter's answer. When Allowed, Counted says whether this is
+// Admittance is the limiter's answer. When Allowed, Counted says whether this is
 // the reporter's first report for the service within the dedupe window; it
 // has then been added to the per-minute counters.
-type Decision struct {
+type Admittance struct {
 	Allowed    bool
 	Counted    bool
 	Limit      int           // requests allowed per Period (RateLimit-Limit)
@@ -29,11 +29,24 @@ type Decision struct {
 	RetryAfter time.Duration // when not allowed: wait at least this long
 	ResetAfter time.Duration // until the limit is fully replenished (RateLimit-Reset)
 	Degraded   bool          // answered by the in-process twin because Redis was unreachable
+	// Slot is which of its network's evidence slots a counted report
+	// holds (from 1; 0 when not counted): what Undo gives back.
+	Slot int
 }
 
 // Admitter rate-limits, dedupes and counts a report in one step.
 type Admitter interface {
-	Admit(ctx context.Context, a Admission) (Decision, error)
+	Admit(ctx context.Context, a Admission) (Admittance, error)
+}
+
+// CountedMark is one counted report as the store remembers it: enough to
+// restore the limiter's dedupe and network evidence markers after a
+// restart or a loss of Redis.
+type CountedMark struct {
+	ServiceID uint
+	Reporter  string
+	Network   string
+	At        time.Time
 }
 
 // CounterReader reads the per-minute counters the detector works from.

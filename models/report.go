@@ -8,8 +8,9 @@ import (
 	"golang.org/x/text/language"
 )
 
-// Report is one person's problem report. ReporterHash is a keyed, daily
-// salted hash of the client address; the address itself is never stored.
+// Report is one person's problem report. ReporterHash is a keyed hash of
+// the client address under the day's key, NetworkHash the same of its /24
+// or /48; the address itself is never stored.
 type Report struct {
 	ID           uint64    `gorm:"primaryKey"`
 	ServiceID    uint      `gorm:"not null;index:idx_reports_service"`
@@ -17,6 +18,7 @@ type Report struct {
 	Region       string    `gorm:"size:2;not null"`
 	Note         string    `gorm:"size:1200;not null;default:''"`
 	ReporterHash string    `gorm:"size:32;not null"`
+	NetworkHash  string    `gorm:"size:32;not null;default:''"` // the same of the reporter's /24 or /48
 	Counted      bool      `gorm:"not null"`
 	Minute       int64     `gorm:"not null;index:idx_reports_minute"` // unix seconds of the minute it arrived in
 	CreatedAt    time.Time `gorm:"not null"`

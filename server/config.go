@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+
+	"github.com/outcry/outcry/server/store"
 )
 
 // Config is everything Outcry reads from its environment (OUTCRY_*).
@@ -24,11 +26,13 @@ type Config struct {
 	RedisURL        string           // OUTCRY_REDIS_URL: empty = in-process limits and counters
 	RedisPrefix     string           // OUTCRY_REDIS_PREFIX: prefix of every Redis key
 	AdminToken      string           // OUTCRY_ADMIN_TOKEN(_FILE): generated and logged once when empty
-	HashSecret      string           // OUTCRY_HASH_SECRET(_FILE): keys reporter hashes; stored in the DB when empty
+	HashSecret      string           // OUTCRY_HASH_SECRET(_FILE): keys reporter hashes; required with Postgres
+	HashKeyFile     string           // OUTCRY_HASH_KEY_FILE: the daily key's file without a secret (default: beside the SQLite file)
 	TrustedProxies  []string         // OUTCRY_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
 	Demo            bool             // OUTCRY_DEMO: seed a demo catalogue into an empty database
 	ReporterLimit   redis_rate.Limit // OUTCRY_REPORTER_LIMIT: reports per address, e.g. 5/m
 	NetworkLimit    redis_rate.Limit // OUTCRY_NETWORK_LIMIT: reports per /24 or /48, e.g. 300/m
+	NetworkEvidence int              // OUTCRY_NETWORK_EVIDENCE: counted reports one /24 or /48 may add to a service per 15 minutes
 	Retention       time.Duration    // OUTCRY_RETENTION: how long raw reports are kept
 	RollupRetention time.Duration    // OUTCRY_ROLLUP_RETENTION: how long 15-minute counts are kept
 	PublicURL       string           // OUTCRY_PUBLIC_URL: the address people reach us at, for links
@@ -90,6 +94,7 @@ func Load(getenv func(string) string) (Config, error) {
 		RedisPrefix:     get("OUTCRY_REDIS_PREFIX", "outcry:"),
 		AdminToken:      secret("OUTCRY_ADMIN_TOKEN"),
 		HashSecret:      secret("OUTCRY_HASH_SECRET"),
+		HashKeyFile:     get("OUTCRY_HASH_KEY_FILE", ""),
 		ReporterLimit:   limit("OUTCRY_REPORTER_LIMIT", "5/m"),
 		NetworkLimit:    limit("OUTCRY_NETWORK_LIMIT", "300/m"),
 		Retention:       dur("OUTCRY_RETENTION", "30d"),
@@ -168,8 +173,28 @@ func Load(getenv func(string) string) (Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
-	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
-		errs = append(errs, fmt.Errorf("OUTCRY_REDIS_URL=%q: want redis://host:port/db", c.RedisURL))
+	if c.RedisURL != "" {
+		scheme, _, _ := strings.Cut(c.RedisURL, "://")
+		switch scheme {
+		case "redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster":
+		default:
+			errs = append(errs, fmt.Errorf("OUTCRY_REDIS_URL: scheme %q: want redis://host:port/db, redis+sentinel://host:port/db?master_name=NAME or redis+cluster://host:port?addr=host2:port", scheme))
+		}
+	}
+	evidence, err := strconv.Atoi(get("OUTCRY_NETWORK_EVIDENCE", "1"))
+	if err != nil || evidence < 1 || evidence > 64 {
+		errs = append(errs, fmt.Errorf("OUTCRY_NETWORK_EVIDENCE=%q: want a whole number from 1 to 64", getenv("OUTCRY_NETWORK_EVIDENCE")))
+	}
+	c.NetworkEvidence = evidence
+	if store.IsPostgres(c.DatabaseURL) {
+		// Several replicas share one database: their limits, dedupe and
+		// counters must be shared too, and they must hash reporters alike.
+		if c.RedisURL == "" {
+			errs = append(errs, errors.New("OUTCRY_DATABASE_URL is Postgres (several replicas) but OUTCRY_REDIS_URL is not set: replicas must share rate limits, dedupe and counters through Redis; set OUTCRY_REDIS_URL, or use SQLite for a single replica"))
+		}
+		if c.HashSecret == "" {
+			errs = append(errs, errors.New("OUTCRY_DATABASE_URL is Postgres (several replicas) but OUTCRY_HASH_SECRET is not set: every replica must hash reporters with the same key, and the key must not live in the database"))
+		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("OUTCRY_ADMIN_TOKEN: use at least 16 characters"))

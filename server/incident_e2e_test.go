@@ -28,7 +28,7 @@ func burst(t *testing.T, app *servertest.App, slug string, n, offset int, region
 	t.Helper()
 	for i := 0; i < n; i++ {
 		k := offset + i
-		r := app.Report(t, slug, fmt.Sprintf("100.%d.%d.%d", 64+k/65536%64, k/256%256, k%256), map[string]string{"problem": "login", "region": region})
+		r := app.Report(t, slug, fmt.Sprintf("100.%d.%d.%d", 64+k/256%64, k%256, 1+k/16384%254), map[string]string{"problem": "login", "region": region})
 		if r.Status != http.StatusAccepted {
 			t.Fatalf("report %d: %d %s", i, r.Status, r.Body)
 		}

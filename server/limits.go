@@ -18,44 +18,50 @@ import (
 type limiter interface {
 	models.Admitter
 	models.CounterReader
-	Denied(reporter, network string, now time.Time) (models.Decision, bool)
+	Denied(reporter, network string, now time.Time) (models.Admittance, bool)
+	Undo(ctx context.Context, a models.Admission, d models.Admittance) error
 }
 
 // limits is the limiter in force: Redis with the in-process twin as a
 // fallback when OUTCRY_REDIS_URL is set, the twin alone otherwise.
 type limits struct {
 	limiter
-	redis *redis.Client
+	redis redis.UniversalClient
+	state func() string
 }
 
-func newLimits(ctx context.Context, cfg Config, now func() time.Time, log *slog.Logger, reg prometheus.Registerer) (*limits, error) {
+// newLimits builds the limiter. recall reads the reports stored as counted
+// since a moment: the twin learns them at start (no Redis: a restart
+// forgets nobody) and whenever Redis goes away, and an empty Redis learns
+// them before it counts anything.
+func newLimits(ctx context.Context, cfg Config, now func() time.Time, log *slog.Logger, reg prometheus.Registerer, recall ratelimit.Recall) (*limits, error) {
 	rc := ratelimit.Config{
-		Reporter: cfg.ReporterLimit, Network: cfg.NetworkLimit,
+		Reporter: cfg.ReporterLimit, Network: cfg.NetworkLimit, NetworkEvidence: cfg.NetworkEvidence,
 		Dedupe: 15 * time.Minute, CounterTTL: 48 * time.Hour, Prefix: cfg.RedisPrefix,
 	}
-	local, err := ratelimit.NewLocal(rc, now)
-	if err != nil {
-		return nil, err
-	}
 	if cfg.RedisURL == "" {
-		return &limits{limiter: local}, nil
+		local, err := ratelimit.NewLocal(rc, now)
+		if err != nil {
+			return nil, err
+		}
+		marks, err := recall(ctx, now().Add(-rc.Dedupe))
+		if err != nil {
+			return nil, fmt.Errorf("restoring who was counted in the last %s: %w", rc.Dedupe, err)
+		}
+		local.Load(marks)
+		return &limits{limiter: local, state: func() string { return "off" }}, nil
 	}
-	opt, err := redis.ParseURL(cfg.RedisURL)
+	ratelimit.RouteRedisLog(log)
+	rdb, shards, err := ratelimit.Dial(cfg.RedisURL, ratelimit.DefaultTimeouts())
 	if err != nil {
 		return nil, fmt.Errorf("OUTCRY_REDIS_URL: %w", err)
 	}
-	// Short timeouts: a slow Redis must turn into the in-process fallback,
-	// not into slow reports.
-	// go-redis otherwise re-dials 5 times 100 ms apart before failing.
-	opt.MaxRetries = 1
-	opt.DialerRetries = 1
-	opt.DialTimeout = 250 * time.Millisecond
-	opt.ReadTimeout = 500 * time.Millisecond
-	opt.WriteTimeout = 500 * time.Millisecond
-	opt.PoolTimeout = 250 * time.Millisecond
-	opt.PoolSize = 32
-	opt.MinIdleConns = 4
-	rdb := redis.NewClient(opt)
+	rc.Shards = shards
+	local, err := ratelimit.NewLocal(rc, now)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		log.Warn("Redis is unreachable at start; using in-process limits until it answers", "err", err)
 	}
@@ -64,15 +70,21 @@ func newLimits(ctx context.Context, cfg Config, now func() time.Time, log *slog.
 		Help: "Admissions and counter reads answered in-process because Redis was unreachable.",
 	})
 	reg.MustRegister(fallbacks)
-	l, err := ratelimit.New(rdb, local, rc, ratelimit.Options{Logger: log, Fallbacks: fallbacks})
+	l, err := ratelimit.New(rdb, local, rc, ratelimit.Options{Logger: log, Fallbacks: fallbacks, Recall: recall})
 	if err != nil {
 		_ = rdb.Close()
 		return nil, err
 	}
-	return &limits{limiter: l, redis: rdb}, nil
+	return &limits{limiter: l, redis: rdb, state: l.State}, nil
 }
 
-// Ping checks Redis (for /readyz).
+// State is "ok" while Redis answers, "degraded" while the in-process
+// limiter stands in for it (reports are still taken), and "off" without
+// Redis.
+func (l *limits) State() string { return l.state() }
+
+// Ping checks Redis (for /readyz). A failing Ping means degraded, not down:
+// see State.
 func (l *limits) Ping(ctx context.Context) error {
 	if l.redis == nil {
 		return nil

@@ -96,13 +96,11 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 			a.log.Info("seeded the demo catalogue with synthetic history", "services", catalog.DemoServices(), "days", catalog.DemoDays)
 		}
 	}
-	secret := cfg.HashSecret
-	if secret == "" {
-		if secret, err = a.store.Setting(ctx, "reporter_hash_secret", randomHex); err != nil {
-			return nil, err
-		}
+	keys, err := hashKeys(ctx, cfg, a.store, a.now(), a.log)
+	if err != nil {
+		return nil, err
 	}
-	if a.limits, err = newLimits(ctx, cfg, a.now, a.log, a.reg); err != nil {
+	if a.limits, err = newLimits(ctx, cfg, a.now, a.log, a.reg, a.store.CountedSince); err != nil {
 		return nil, err
 	}
 	batches := prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -161,7 +159,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	h := handlers.New(handlers.Deps{
 		AccessLog: accessLog, AccessErrorsOnly: cfg.AccessLog == "errors",
 		Writer: a.writer, Limiter: a.limits, Status: a.snap, Catalog: a.cat, Incidents: a.store, Webhooks: a.hooks,
-		Identifier: handlers.NewIdentifier([]byte(secret)), Region: countryOf,
+		Identifier: handlers.NewIdentifier(keys), Region: countryOf,
 		AdminToken: cfg.AdminToken, Ready: ready, Metrics: handlers.NewMetrics(a.reg),
 		MetricsHandler: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}),
 		Log:            a.log, Now: a.now,

@@ -29,7 +29,7 @@ type batcher struct {
 
 type admitCall struct {
 	a    models.Admission
-	d    models.Decision
+	d    models.Admittance
 	err  error
 	done chan struct{}
 }
@@ -41,9 +41,9 @@ func newBatcher(run func(context.Context, []*admitCall), maxBatch, maxFlushers i
 }
 
 // do admits a with the next batch and waits for its result.
-func (b *batcher) do(ctx context.Context, a models.Admission) (models.Decision, error) {
+func (b *batcher) do(ctx context.Context, a models.Admission) (models.Admittance, error) {
 	c := callPool.Get().(*admitCall)
-	c.a, c.d, c.err = a, models.Decision{}, nil
+	c.a, c.d, c.err = a, models.Admittance{}, nil
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
 	start := b.flushing < b.maxFlushers
@@ -62,7 +62,7 @@ func (b *batcher) do(ctx context.Context, a models.Admission) (models.Decision, 
 	case <-ctx.Done():
 		// The call stays with its batch (which still signals done, into the
 		// buffered channel); it is simply not reused.
-		return models.Decision{}, ctx.Err()
+		return models.Admittance{}, ctx.Err()
 	}
 }
 

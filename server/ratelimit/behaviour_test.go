@@ -15,7 +15,8 @@ import (
 type backend interface {
 	models.Admitter
 	models.CounterReader
-	Denied(reporter, network string, now time.Time) (models.Decision, bool)
+	Denied(reporter, network string, now time.Time) (models.Admittance, bool)
+	Undo(ctx context.Context, a models.Admission, d models.Admittance) error
 }
 
 // harness is one implementation under test with its notion of time: the
@@ -25,7 +26,7 @@ type harness struct {
 	backend
 	now      func() time.Time
 	advance  func(time.Duration)
-	degraded bool // every Decision must say Degraded
+	degraded bool // every Admittance must say Degraded
 }
 
 type fakeClock struct {
@@ -67,7 +68,7 @@ func implementations(t *testing.T) map[string]func(t *testing.T, cfg Config) har
 		},
 		"redis": func(t *testing.T, cfg Config) harness {
 			cfg.Prefix = testPrefix(t, rdb)
-			r, err := NewRedis(rdb, cfg)
+			r, err := NewRedis(rdb, cfg, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +103,7 @@ func implementations(t *testing.T) map[string]func(t *testing.T, cfg Config) har
 	}
 }
 
-func (h harness) admit(t *testing.T, reporter, network string, service uint, problem, region string, at time.Time) models.Decision {
+func (h harness) admit(t *testing.T, reporter, network string, service uint, problem, region string, at time.Time) models.Admittance {
 	t.Helper()
 	if at.IsZero() {
 		at = h.now()
@@ -121,7 +122,7 @@ func (h harness) admit(t *testing.T, reporter, network string, service uint, pro
 }
 
 // simple is a report of reporter r from network n on service 1.
-func (h harness) simple(t *testing.T, r, n string) models.Decision {
+func (h harness) simple(t *testing.T, r, n string) models.Admittance {
 	t.Helper()
 	return h.admit(t, r, n, 1, "outage", "US", time.Time{})
 }
@@ -135,7 +136,7 @@ func (h harness) minutes(t *testing.T, from, to time.Time) []models.MinuteCounts
 	return mc
 }
 
-func wantDecision(t *testing.T, what string, d models.Decision, allowed bool, limit, remaining int) {
+func wantDecision(t *testing.T, what string, d models.Admittance, allowed bool, limit, remaining int) {
 	t.Helper()
 	if d.Allowed != allowed || d.Limit != limit || d.Remaining != remaining {
 		t.Fatalf("%s: got allowed=%v limit=%d remaining=%d, want %v %d %d (%+v)",
@@ -230,7 +231,7 @@ var behaviourCases = []struct {
 			t.Fatalf("Denied(network) = %+v, %v", cd, ok)
 		}
 	}},
-	{"dedupe counts the first report per service", Config{}, func(t *testing.T, h harness) {
+	{"dedupe counts the first report per service", Config{NetworkEvidence: 64}, func(t *testing.T, h harness) {
 		steps := []struct {
 			r       string
 			service uint
@@ -272,7 +273,7 @@ var behaviourCases = []struct {
 			t.Fatalf("counted %d reports, want 1: %+v", total, mc)
 		}
 	}},
-	{"counters by problem and region", Config{}, func(t *testing.T, h harness) {
+	{"counters by problem and region", Config{NetworkEvidence: 64}, func(t *testing.T, h harness) {
 		at := time.Unix(unixMinute(h.now()), 0).Add(-time.Minute)
 		for _, r := range []struct{ rep, problem, region string }{
 			{"a", "login", "US"}, {"b", "login", "DE"}, {"c", "outage", "US"}, {"a", "outage", "FR"}, // a: deduped
@@ -292,7 +293,7 @@ var behaviourCases = []struct {
 			t.Fatalf("counts = %+v, want %+v", got, want)
 		}
 	}},
-	{"Minutes range", Config{}, func(t *testing.T, h harness) {
+	{"Minutes range", Config{NetworkEvidence: 64}, func(t *testing.T, h harness) {
 		base := time.Unix(unixMinute(h.now()), 0)
 		for i, off := range []time.Duration{-3 * time.Minute, -2 * time.Minute, -2*time.Minute + 59*time.Second, -time.Minute} {
 			h.admit(t, "r"+itoa(i), "n", 1, "outage", "US", base.Add(off))
@@ -329,6 +330,61 @@ var behaviourCases = []struct {
 		h.advance(350 * time.Millisecond)
 		if mc := h.minutes(t, base.Add(-time.Minute), base); len(mc) != 0 {
 			t.Fatalf("Minutes after expiry = %+v", mc)
+		}
+	}},
+	{"a network counts at most NetworkEvidence reporters per service", Config{NetworkEvidence: 2, Dedupe: 400 * time.Millisecond}, func(t *testing.T, h harness) {
+		counted := func(r, n string, service uint) bool {
+			t.Helper()
+			d := h.admit(t, r, n, service, "outage", "US", time.Time{})
+			if !d.Allowed {
+				t.Fatalf("%s on %s: not allowed: %+v", r, n, d)
+			}
+			if d.Counted != (d.Slot > 0) {
+				t.Fatalf("%s on %s: counted %v with slot %d", r, n, d.Counted, d.Slot)
+			}
+			return d.Counted
+		}
+		for i, want := range []bool{true, true, false, false} {
+			if got := counted("r"+itoa(i), "n", 1); got != want {
+				t.Fatalf("reporter %d of one network: counted %v, want %v", i, got, want)
+			}
+		}
+		if !counted("r2", "n", 2) || !counted("r9", "n2", 1) {
+			t.Fatal("another service or another network is not limited by the full network")
+		}
+		// r2 was refused by its network, not deduped: once the network's
+		// slots lapse, r2 counts.
+		h.advance(450 * time.Millisecond)
+		if !counted("r2", "n", 1) {
+			t.Fatal("a reporter refused only for its network's cap is not counted once a slot lapsed")
+		}
+		base := time.Unix(unixMinute(h.now()), 0)
+		total := 0
+		for _, m := range h.minutes(t, base.Add(-2*time.Minute), base.Add(time.Minute)) {
+			total += m.Services[1].Total
+		}
+		if total != 4 {
+			t.Fatalf("service 1 counted %d, want 4 (2 of n, 1 of n2, then r2)", total)
+		}
+	}},
+	{"undo takes a counted report back", Config{}, func(t *testing.T, h harness) {
+		at := time.Unix(unixMinute(h.now()), 0)
+		a := models.Admission{ServiceID: 4, Reporter: "u", Network: "un", Problem: "login", Region: "DE", At: at}
+		d, err := h.Admit(context.Background(), a)
+		if err != nil || !d.Counted {
+			t.Fatalf("first report: %+v %v", d, err)
+		}
+		if err := h.Undo(context.Background(), a, d); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range h.minutes(t, at, at.Add(time.Minute)) {
+			if c := m.Services[4]; c.Total != 0 || c.Problems["login"] != 0 || c.Regions["DE"] != 0 {
+				t.Fatalf("after undo: %+v", c)
+			}
+		}
+		// Its markers are gone too: the reporter's retry counts.
+		if d, err := h.Admit(context.Background(), a); err != nil || !d.Counted {
+			t.Fatalf("the retry of an undone report: %+v %v", d, err)
 		}
 	}},
 	{"admission without reporter or network", Config{}, func(t *testing.T, h harness) {

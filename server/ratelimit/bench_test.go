@@ -67,7 +67,7 @@ func benchAdmit(b *testing.B, adm backend, parallelism int) {
 
 func BenchmarkAdmitRedis(b *testing.B) {
 	rdb := testRedis(b)
-	r, err := NewRedis(rdb, Config{Prefix: testPrefix(b, rdb)})
+	r, err := NewRedis(rdb, Config{Prefix: testPrefix(b, rdb)}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -30,17 +30,42 @@ type Config struct {
 	// DenyCacheSize caps the entries of the in-process deny cache;
 	// negative disables it. Default: 100000.
 	DenyCacheSize int
+	// NetworkEvidence is how many counted reports one network (/24 or /48)
+	// may contribute to one service within Dedupe: the k-th distinct
+	// reporter of a network is counted, the (k+1)-th is accepted but not
+	// counted until one of the network's slots lapses. Default: 1, so a
+	// network weighs like one reporter, however many addresses it uses.
+	NetworkEvidence int
+	// MaxEntries caps each of the in-process maps: reporter limits,
+	// network limits, and (twice as many) dedupe and evidence markers.
+	// Past it, lapsed entries go first, then arbitrary ones (a dropped
+	// live marker may let its reporter count again). Default: 4,000,000,
+	// about 750 MiB when every map is full.
+	MaxEntries int
+	// Shards is how many hash tags the Redis keys are spread over (Redis
+	// Cluster: keys of one admission share a tag, so one script call
+	// touches one hash slot). Default: 1.
+	Shards int
+	// Deadline is how long after sending an admission batch Redis may still
+	// run it; later (Redis was paused or slow) it refuses the batch, so a
+	// batch the client has given up on is never also counted by Redis.
+	// Keep it below the client's read timeout. Default: 250ms.
+	Deadline time.Duration
 }
 
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
 	return Config{
-		Reporter:      redis_rate.PerMinute(5),
-		Network:       redis_rate.PerMinute(300),
-		Dedupe:        15 * time.Minute,
-		CounterTTL:    48 * time.Hour,
-		Prefix:        "outcry:",
-		DenyCacheSize: 100_000,
+		Reporter:        redis_rate.PerMinute(5),
+		Network:         redis_rate.PerMinute(300),
+		Dedupe:          15 * time.Minute,
+		CounterTTL:      48 * time.Hour,
+		Prefix:          "outcry:",
+		DenyCacheSize:   100_000,
+		NetworkEvidence: 1,
+		MaxEntries:      4_000_000,
+		Shards:          1,
+		Deadline:        250 * time.Millisecond,
 	}
 }
 
@@ -65,6 +90,18 @@ func (c Config) normalize() (Config, error) {
 	if c.DenyCacheSize == 0 {
 		c.DenyCacheSize = d.DenyCacheSize
 	}
+	if c.NetworkEvidence == 0 {
+		c.NetworkEvidence = d.NetworkEvidence
+	}
+	if c.MaxEntries == 0 {
+		c.MaxEntries = d.MaxEntries
+	}
+	if c.Shards == 0 {
+		c.Shards = d.Shards
+	}
+	if c.Deadline == 0 {
+		c.Deadline = d.Deadline
+	}
 	var errs []error
 	errs = append(errs, checkLimit("reporter", c.Reporter), checkLimit("network", c.Network))
 	if c.Dedupe < time.Millisecond {
@@ -72,6 +109,18 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.CounterTTL < time.Millisecond {
 		errs = append(errs, fmt.Errorf("counter TTL %s is shorter than 1ms", c.CounterTTL))
+	}
+	if c.NetworkEvidence < 1 || c.NetworkEvidence > 64 {
+		errs = append(errs, fmt.Errorf("network evidence %d: want 1 to 64 counted reports per network", c.NetworkEvidence))
+	}
+	if c.MaxEntries < localShards {
+		errs = append(errs, fmt.Errorf("max entries %d: want at least %d", c.MaxEntries, localShards))
+	}
+	if c.Shards < 1 || c.Shards > 1024 {
+		errs = append(errs, fmt.Errorf("shards %d: want 1 to 1024", c.Shards))
+	}
+	if c.Deadline < 0 {
+		errs = append(errs, fmt.Errorf("deadline %s is negative", c.Deadline))
 	}
 	if c.DenyCacheSize < 0 {
 		errs = append(errs, fmt.Errorf("deny cache size %d is negative", c.DenyCacheSize))

@@ -35,7 +35,7 @@ func TestConformanceWithRedisRate(t *testing.T) {
 				if network {
 					cfg.Reporter, cfg.Network = huge, lim
 				}
-				ours, err := NewRedis(rdb, cfg)
+				ours, err := NewRedis(rdb, cfg, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -82,15 +82,15 @@ func TestSharedStateWithRedisRate(t *testing.T) {
 	rdb := testRedis(t)
 	lim := redis_rate.PerMinute(4)
 	cfg := Config{Reporter: lim, Prefix: "rate:" + testPrefix(t, rdb)}
-	ours, err := NewRedis(rdb, cfg)
+	ours, err := NewRedis(rdb, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	theirs := redis_rate.NewLimiter(rdb)
-	// redis_rate prefixes "rate:"; ours is cfg.Prefix+"rl:r:"+reporter.
-	key := strings.TrimPrefix(cfg.Prefix+"rl:r:rep", "rate:")
+	// redis_rate prefixes "rate:"; ours is cfg.Prefix+"{0}:r:"+reporter.
+	key := strings.TrimPrefix(cfg.Prefix+"{0}:r:rep", "rate:")
 	ctx := context.Background()
-	admit := func() models.Decision {
+	admit := func() models.Admittance {
 		d, err := ours.Admit(ctx, models.Admission{ServiceID: 1, Reporter: "rep", Network: "net"})
 		if err != nil {
 			t.Fatal(err)

@@ -15,10 +15,10 @@ type limitState struct {
 	reset     time.Duration // until the limit is fully replenished
 }
 
-// decide builds the Decision from both limits' answers: a denial reports the
+// decide builds the Admittance from both limits' answers: a denial reports the
 // limit that denies longest, an admission the limit with the fewest requests
 // left (the one a client must respect).
-func decide(allowed, counted bool, rl, nl redis_rate.Limit, r, n limitState) models.Decision {
+func decide(allowed bool, slot int, rl, nl redis_rate.Limit, r, n limitState) models.Admittance {
 	lim, s := rl, r
 	if allowed {
 		if n.remaining < r.remaining || (n.remaining == r.remaining && n.reset > r.reset) {
@@ -27,9 +27,10 @@ func decide(allowed, counted bool, rl, nl redis_rate.Limit, r, n limitState) mod
 	} else if n.denied && (!r.denied || n.retry > r.retry) {
 		lim, s = nl, n
 	}
-	d := models.Decision{
+	d := models.Admittance{
 		Allowed:    allowed,
-		Counted:    counted,
+		Counted:    slot > 0,
+		Slot:       slot,
 		Limit:      lim.Rate,
 		Period:     lim.Period,
 		Remaining:  s.remaining,

@@ -140,9 +140,9 @@ func (c *denyCache) lookup(kind denyKind, id string, nowN int64) (denyEntry, boo
 
 // denied answers a cached denial of the reporter or the network, without
 // calling any backend. A miss says nothing: Admit decides.
-func (c *denyCache) denied(reporter, network string, now time.Time) (models.Decision, bool) {
+func (c *denyCache) denied(reporter, network string, now time.Time) (models.Admittance, bool) {
 	if c.n.Load() == 0 {
-		return models.Decision{}, false
+		return models.Admittance{}, false
 	}
 	nowN := now.UnixNano()
 	kind := kindReporter
@@ -151,10 +151,10 @@ func (c *denyCache) denied(reporter, network string, now time.Time) (models.Deci
 		kind, e, ok = kindNetwork, ne, true
 	}
 	if !ok {
-		return models.Decision{}, false
+		return models.Admittance{}, false
 	}
 	lim := c.limits[kind]
-	return models.Decision{
+	return models.Admittance{
 		Limit:      lim.Rate,
 		Period:     lim.Period,
 		RetryAfter: time.Duration(e.until - nowN),

@@ -12,17 +12,27 @@
 //     network's (/24 or /48) limit; when either denies, neither is consumed.
 //     The Redis limits are GCRA, exactly as github.com/go-redis/redis_rate/v10
 //     computes them (a conformance test drives both on the same Redis); the
-//     in-process limits are token buckets from golang.org/x/time/rate, which
-//     give the same answers for the same limit, except that redis_rate's
-//     floating point may report one request fewer Remaining when the
-//     emission interval (period/rate) is not exact in binary, e.g. 8 rather
-//     than 9 left after the first of PerSecond(10).
-//  2. Dedupe. The first allowed report of a reporter for a service within
-//     Config.Dedupe (15 minutes) is counted; later ones are accepted but not
-//     counted.
-//  3. Counters. A counted report increments one hash per minute shared by all
-//     services: field "{serviceID}" (total), "{serviceID}|p|{problem}" and
-//     "{serviceID}|r|{region}", kept for Config.CounterTTL (48 hours).
+//     in-process limits compute the same GCRA on unix nanoseconds (gcra.go),
+//     except that redis_rate's floating point may report one request fewer
+//     Remaining when the emission interval (period/rate) is not exact in
+//     binary, e.g. 8 rather than 9 left after the first of PerSecond(10).
+//  2. Dedupe and network evidence. An allowed report is counted when it is
+//     its reporter's first for the service within Config.Dedupe (15
+//     minutes) and its network still has one of its Config.NetworkEvidence
+//     slots (default 1) free for the service in that window; later ones are
+//     accepted but not counted. So one network, however many addresses it
+//     uses, adds at most NetworkEvidence counted reports per 15 minutes.
+//  3. Counters. A counted report increments one hash per minute (per shard)
+//     shared by all services: field "{serviceID}" (total),
+//     "{serviceID}|p|{problem}" and "{serviceID}|r|{region}", kept for
+//     Config.CounterTTL (48 hours).
+//
+// Undo takes a counted report back (its markers and counts) when it could
+// not be stored: a report is counted only once it is stored.
+//
+// Nobody is counted twice across a restart or a Redis outage: see Limiter
+// and Redis for how the markers are restored from the stored reports
+// (Recall) and how a batch Redis runs too late is refused.
 //
 // # Unique reporters without HyperLogLog
 //
@@ -37,7 +47,7 @@
 // # Deny cache
 //
 // When a limit denies with RetryAfter d, the denial is remembered in process
-// until now+d. GCRA (and the token bucket) guarantee that every request of
+// until now+d. GCRA guarantees that every request of
 // that reporter (or network) is denied until then anyway, so Denied can answer
 // a flood without touching Redis, before the handler even reads the body.
 package ratelimit

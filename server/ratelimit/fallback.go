@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,23 +25,58 @@ type Options struct {
 	// RetryInterval is how often, while degraded, one call tries Redis
 	// again; all others go straight to the twin. Default: 1s.
 	RetryInterval time.Duration
+	// Recall reads the counted reports stored since a moment. With it the
+	// twin learns who was counted before Redis went away, and an empty
+	// Redis (restarted, failed over) learns who was counted before it
+	// lost its data, so nobody is counted twice across a Redis outage.
+	Recall Recall
+	// RecallWait bounds how long admissions on the twin wait for Recall
+	// when Redis has just gone away. Default: 2s.
+	RecallWait time.Duration
 }
 
 // Limiter is what the server uses with Redis: every call goes to Redis, and
 // when Redis fails (refused, timed out, erroring; not when the caller's
 // context ends) it answers from the in-process twin instead, with
-// Decision.Degraded set. It fails open: a report is never rejected because
+// Admittance.Degraded set. It fails open: a report is never rejected because
 // Redis is down. It recovers by itself.
+//
+// Nobody is counted twice across an outage. When Redis goes away the twin
+// first loads the markers of the reports stored as counted within the
+// dedupe window (Options.Recall). Batches Redis runs after their deadline
+// are refused by the script, so a batch the Limiter gave up on is never
+// also counted by Redis. When Redis answers again, the markers the twin set
+// meanwhile go to Redis before Redis takes over again; a report whose
+// reporter or network Redis had counted meanwhile (another replica) is
+// taken back from the twin's counters. A Redis that lost its data is
+// restored from the store before it counts anything (see Redis).
 type Limiter struct {
-	redis     *Redis
-	local     *Local
-	log       *slog.Logger
-	fallbacks prometheus.Counter
-	retry     time.Duration
+	redis      *Redis
+	local      *Local
+	log        *slog.Logger
+	fallbacks  prometheus.Counter
+	retry      time.Duration
+	recall     Recall
+	recallWait time.Duration
 
 	degraded  atomic.Bool
 	nextProbe atomic.Int64 // unix nanos; while degraded, the next Redis try
+
+	mu       sync.Mutex
+	loaded   chan struct{}  // closed when the twin has recalled the store's markers
+	journal  []journalEntry // counted by the twin while degraded
+	dropped  int            // journal entries dropped past maxJournal
+	recovery sync.Mutex     // one recovery at a time
 }
+
+// journalEntry is a report the twin counted while Redis was away.
+type journalEntry struct {
+	a    models.Admission
+	slot int
+}
+
+// maxJournal bounds what the twin remembers for Redis while degraded.
+const maxJournal = 1 << 20
 
 var (
 	_ models.Admitter      = (*Limiter)(nil)
@@ -50,7 +86,7 @@ var (
 // New returns a Limiter on rdb that falls back to local. local must be built
 // from the same cfg (limits and dedupe window); its deny cache becomes the
 // Limiter's, shared by both paths.
-func New(rdb *redis.Client, local *Local, cfg Config, opts Options) (*Limiter, error) {
+func New(rdb redis.UniversalClient, local *Local, cfg Config, opts Options) (*Limiter, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
 		return nil, err
@@ -59,7 +95,7 @@ func New(rdb *redis.Client, local *Local, cfg Config, opts Options) (*Limiter, e
 		return nil, errors.New("ratelimit: New needs a Redis client and a Local")
 	}
 	lc := local.cfg
-	if lc.Reporter != cfg.Reporter || lc.Network != cfg.Network || lc.Dedupe != cfg.Dedupe {
+	if lc.Reporter != cfg.Reporter || lc.Network != cfg.Network || lc.Dedupe != cfg.Dedupe || lc.NetworkEvidence != cfg.NetworkEvidence {
 		return nil, errors.New("ratelimit: local was built with other limits than cfg")
 	}
 	if opts.Logger == nil {
@@ -68,38 +104,87 @@ func New(rdb *redis.Client, local *Local, cfg Config, opts Options) (*Limiter, e
 	if opts.RetryInterval <= 0 {
 		opts.RetryInterval = time.Second
 	}
+	if opts.RecallWait <= 0 {
+		opts.RecallWait = 2 * time.Second
+	}
+	loaded := make(chan struct{})
+	close(loaded)
 	return &Limiter{
-		redis:     newRedis(rdb, cfg, local.deny),
-		local:     local,
-		log:       opts.Logger,
-		fallbacks: opts.Fallbacks,
-		retry:     opts.RetryInterval,
+		redis:      newRedis(rdb, cfg, local.deny, opts.Recall),
+		local:      local,
+		log:        opts.Logger,
+		fallbacks:  opts.Fallbacks,
+		retry:      opts.RetryInterval,
+		recall:     opts.Recall,
+		recallWait: opts.RecallWait,
+		loaded:     loaded,
 	}, nil
 }
 
 // Admit admits a report through Redis, or through the twin (with
-// Decision.Degraded) while Redis is down. It fails only for an admission
+// Admittance.Degraded) while Redis is down. It fails only for an admission
 // without reporter or network, or when ctx ends.
-func (l *Limiter) Admit(ctx context.Context, a models.Admission) (models.Decision, error) {
+func (l *Limiter) Admit(ctx context.Context, a models.Admission) (models.Admittance, error) {
 	if err := checkAdmission(a); err != nil {
-		return models.Decision{}, err
+		return models.Admittance{}, err
+	}
+	if a.At.IsZero() {
+		a.At = l.local.now()
 	}
 	use, probe := l.useRedis()
+	if use {
+		if probe && !l.recover(ctx) {
+			use = false
+		}
+	}
 	if use {
 		d, err := l.redis.admit(ctx, a)
 		if err == nil {
 			l.up(probe)
+			if probe {
+				l.recover(ctx) // what the twin counted since the first drain
+			}
 			return d, nil
 		}
 		if ctx.Err() != nil {
-			return models.Decision{}, err
+			return models.Admittance{}, err
 		}
 		l.down(err)
 	}
 	l.countFallback()
+	l.waitLoaded(ctx)
 	d := l.local.admit(a)
 	d.Degraded = true
+	if d.Slot > 0 {
+		l.mu.Lock()
+		if len(l.journal) < maxJournal {
+			l.journal = append(l.journal, journalEntry{a: a, slot: d.Slot})
+		} else {
+			l.dropped++
+		}
+		l.mu.Unlock()
+	}
 	return d, nil
+}
+
+// Undo takes back a counted report that could not be stored, on the path
+// that counted it.
+func (l *Limiter) Undo(ctx context.Context, a models.Admission, d models.Admittance) error {
+	if d.Slot <= 0 {
+		return nil
+	}
+	if d.Degraded {
+		l.mu.Lock()
+		for i := len(l.journal) - 1; i >= 0; i-- {
+			if e := l.journal[i]; e.slot == d.Slot && e.a.Reporter == a.Reporter && e.a.ServiceID == a.ServiceID {
+				l.journal = append(l.journal[:i], l.journal[i+1:]...)
+				break
+			}
+		}
+		l.mu.Unlock()
+		return l.local.Undo(ctx, a, d)
+	}
+	return l.redis.Undo(ctx, a, d)
 }
 
 // Minutes reads Redis's counters merged with the twin's (which hold what was
@@ -107,6 +192,9 @@ func (l *Limiter) Admit(ctx context.Context, a models.Admission) (models.Decisio
 func (l *Limiter) Minutes(ctx context.Context, from, to time.Time) ([]models.MinuteCounts, error) {
 	local, _ := l.local.Minutes(ctx, from, to)
 	use, probe := l.useRedis()
+	if use && probe && !l.recover(ctx) {
+		use = false
+	}
 	if use {
 		mc, err := l.redis.Minutes(ctx, from, to)
 		if err == nil {
@@ -123,7 +211,7 @@ func (l *Limiter) Minutes(ctx context.Context, from, to time.Time) ([]models.Min
 }
 
 // Denied answers a cached denial (from either path) without calling Redis.
-func (l *Limiter) Denied(reporter, network string, now time.Time) (models.Decision, bool) {
+func (l *Limiter) Denied(reporter, network string, now time.Time) (models.Admittance, bool) {
 	d, ok := l.local.deny.denied(reporter, network, now)
 	d.Degraded = ok && l.degraded.Load()
 	return d, ok
@@ -132,9 +220,17 @@ func (l *Limiter) Denied(reporter, network string, now time.Time) (models.Decisi
 // Degraded reports whether Redis was unreachable at the last try.
 func (l *Limiter) Degraded() bool { return l.degraded.Load() }
 
-// Ping checks that Redis answers (for /readyz). The Limiter keeps working
-// while it does not, so a failing Ping means degraded, not down.
-func (l *Limiter) Ping(ctx context.Context) error { return l.redis.Ping(ctx) }
+// State is "ok" while Redis answers and "degraded" while the twin does.
+func (l *Limiter) State() string {
+	if l.degraded.Load() {
+		return "degraded"
+	}
+	return "ok"
+}
+
+// Ping checks that Redis answers. The Limiter keeps working while it does
+// not, so a failing Ping means degraded, not down.
+func (l *Limiter) Ping(ctx context.Context) error { return l.redis.rdb.Ping(ctx).Err() }
 
 // useRedis says whether to call Redis: always when healthy, and while
 // degraded only for the one caller that wins the next retry slot (probe).
@@ -150,15 +246,98 @@ func (l *Limiter) useRedis() (use, probe bool) {
 	return true, true
 }
 
-// down records a Redis failure, logging only the transition.
+// down records a Redis failure, logging only the transition, and has the
+// twin recall who was counted within the dedupe window.
 func (l *Limiter) down(err error) {
 	if l.degraded.Load() {
 		return
 	}
 	l.nextProbe.Store(time.Now().Add(l.retry).UnixNano())
-	if l.degraded.CompareAndSwap(false, true) {
-		l.log.Warn("redis unreachable; rate limits and counters fall back to the in-process limiter",
-			"error", err, "retry_every", l.retry)
+	if !l.degraded.CompareAndSwap(false, true) {
+		return
+	}
+	l.log.Warn("redis unreachable; rate limits and counters fall back to the in-process limiter",
+		"error", err, "retry_every", l.retry)
+	if l.recall == nil {
+		return
+	}
+	loaded := make(chan struct{})
+	l.mu.Lock()
+	l.loaded = loaded
+	l.mu.Unlock()
+	go func() {
+		defer close(loaded)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		marks, err := l.recall(ctx, l.local.now().Add(-l.local.cfg.Dedupe))
+		if err != nil {
+			l.log.Warn("could not recall counted reports for the in-process limiter; some reporters may be counted twice", "error", err)
+			return
+		}
+		l.local.Load(marks)
+	}()
+}
+
+// waitLoaded waits (bounded) until the twin knows the store's markers.
+func (l *Limiter) waitLoaded(ctx context.Context) {
+	l.mu.Lock()
+	loaded := l.loaded
+	l.mu.Unlock()
+	select {
+	case <-loaded:
+		return
+	default:
+	}
+	t := time.NewTimer(l.recallWait)
+	defer t.Stop()
+	select {
+	case <-loaded:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// recover hands what the twin counted while degraded over to Redis before
+// Redis takes over again; it reports whether Redis may take over.
+func (l *Limiter) recover(ctx context.Context) bool {
+	l.recovery.Lock()
+	defer l.recovery.Unlock()
+	for {
+		l.mu.Lock()
+		entries := l.journal
+		l.journal = nil
+		dropped := l.dropped
+		l.dropped = 0
+		l.mu.Unlock()
+		if len(entries) == 0 {
+			return true
+		}
+		if dropped > 0 {
+			l.log.Warn("more reports were counted in process while Redis was away than the limiter remembers for it", "dropped", dropped)
+		}
+		marks := make([]models.CountedMark, len(entries))
+		for i, e := range entries {
+			marks[i] = models.CountedMark{ServiceID: e.a.ServiceID, Reporter: e.a.Reporter, Network: e.a.Network, At: e.a.At}
+		}
+		ok, err := l.redis.mark(ctx, marks, false)
+		if err != nil {
+			l.mu.Lock()
+			l.journal = append(entries, l.journal...)
+			l.mu.Unlock()
+			return false
+		}
+		taken := 0
+		for i, e := range entries {
+			if !ok[i] {
+				// Redis counted this reporter (or filled this network)
+				// meanwhile: the twin's count was a second one.
+				l.local.unclaimCounts(e.a)
+				taken++
+			}
+		}
+		if taken > 0 {
+			l.log.Info("took back reports counted in process that Redis had counted meanwhile", "reports", taken)
+		}
 	}
 }
 

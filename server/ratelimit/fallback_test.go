@@ -72,7 +72,7 @@ func TestFallbackWhenRedisDies(t *testing.T) {
 	}
 	ctx := context.Background()
 	minute := time.Unix(unixMinute(time.Now()), 0).Add(-time.Minute)
-	admit := func(reporter string) models.Decision {
+	admit := func(reporter string) models.Admittance {
 		t.Helper()
 		d, err := lim.Admit(ctx, models.Admission{ServiceID: 3, Reporter: reporter, Network: "n-" + reporter, Problem: "outage", Region: "US", At: minute})
 		if err != nil {

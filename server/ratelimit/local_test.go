@@ -80,14 +80,14 @@ func TestLocalDropsIdleState(t *testing.T) {
 		}
 	}
 	admitAll("old")
-	if r, n, d := l.reporters.len(), l.networks.len(), l.dedupe.len(); r != 1000 || n != 1000 || d != 1000 {
+	if r, n, d := l.reporters.len(), l.networks.len(), l.marks.len(); r != 1000 || n != 1000 || d != 2000 {
 		t.Fatalf("after 1000 reports: %d reporters, %d networks, %d dedupe entries", r, n, d)
 	}
 	// Past both the buckets' idle time (2 periods) and the dedupe window,
 	// and the counters' TTL: new traffic sweeps the old state out.
 	clk.Advance(2 * time.Hour)
 	admitAll("new")
-	if r, n, d := l.reporters.len(), l.networks.len(), l.dedupe.len(); r != 1000 || n != 1000 || d != 1000 {
+	if r, n, d := l.reporters.len(), l.networks.len(), l.marks.len(); r != 1000 || n != 1000 || d != 2000 {
 		t.Fatalf("after idle and 1000 new reports: %d reporters, %d networks, %d dedupe entries", r, n, d)
 	}
 	minutes := 0

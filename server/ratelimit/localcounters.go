@@ -39,18 +39,14 @@ func newCounterStore(ttl time.Duration) *counterStore {
 	return c
 }
 
-// add counts one report of service in minute.
-func (c *counterStore) add(service uint, minute int64, problem, region string, nowN int64) {
+// add counts by (1, or -1 to take a report back) one report of service in
+// minute.
+func (c *counterStore) add(service uint, minute int64, problem, region string, by int, nowN int64) {
 	sh := &c.shards[service%counterShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if nowN >= sh.nextTrim {
-		sh.nextTrim = nowN + int64(min(time.Minute, c.ttl))
-		for m, lm := range sh.minutes {
-			if lm.expires <= nowN {
-				delete(sh.minutes, m)
-			}
-		}
+		sh.trim(nowN, c.ttl)
 	}
 	lm := sh.minutes[minute]
 	if lm == nil {
@@ -63,12 +59,32 @@ func (c *counterStore) add(service uint, minute int64, problem, region string, n
 		cnt = &models.Counts{Problems: make(map[string]int), Regions: make(map[string]int)}
 		lm.services[service] = cnt
 	}
-	cnt.Total++
+	cnt.Total += by
 	if problem != "" {
-		cnt.Problems[problem]++
+		cnt.Problems[problem] += by
 	}
 	if region != "" {
-		cnt.Regions[region]++
+		cnt.Regions[region] += by
+	}
+}
+
+// trim drops expired minutes of every shard.
+func (c *counterStore) trim(nowN int64) {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		sh.trim(nowN, c.ttl)
+		sh.mu.Unlock()
+	}
+}
+
+// trim drops expired minutes; called with sh.mu held.
+func (sh *counterShard) trim(nowN int64, ttl time.Duration) {
+	sh.nextTrim = nowN + int64(min(time.Minute, ttl))
+	for m, lm := range sh.minutes {
+		if lm.expires <= nowN {
+			delete(sh.minutes, m)
+		}
 	}
 }
 

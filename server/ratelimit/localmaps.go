@@ -1,176 +1,154 @@
 package ratelimit
 
 import (
-	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/go-redis/redis_rate/v10"
-	"golang.org/x/time/rate"
 )
 
-const localShards = 64
+const (
+	localShards   = 64
+	sweepInterval = 30 * time.Second
+)
 
-// bucket is one key's token bucket. mu serialises check-then-take on the
-// reporter bucket, so that "both limits allow" is decided atomically for a
-// reporter (the network bucket is only taken with AllowN, which is atomic).
-type bucket struct {
+// expiringMap is a sharded map from a fixed-size key to a deadline (unix
+// nanoseconds): a GCRA theoretical arrival time, or the end of a dedupe
+// or evidence marker. An entry whose deadline has passed means nothing
+// (a bucket that has refilled, a marker that has lapsed), so dropping it
+// changes no answer.
+//
+// Memory is bounded three ways: keys are 64-bit hashes and values one
+// int64 (about 40 bytes an entry instead of ~250 for a string-keyed
+// token bucket); each shard holds at most cap entries, and past that
+// lapsed entries go first, then arbitrary ones (counted in evictedLive);
+// and a sweep drops lapsed entries on a schedule and rebuilds a shard's
+// map once it holds a quarter of its peak, because a Go map never gives
+// back the memory of deleted entries.
+type expiringMap[K comparable] struct {
+	cap         int // per shard
+	evictedLive atomic.Int64
+	shards      [localShards]expShard[K]
+}
+
+type expShard[K comparable] struct {
 	mu   sync.Mutex
-	lim  *rate.Limiter
-	last int64 // unix nanos of the last use; guarded by the shard's mutex
+	m    map[K]int64
+	peak int
+	_    [32]byte // keep shards on separate cache lines
 }
 
-// bucketMap holds the token buckets of one limit, sharded by key, and drops
-// buckets idle long enough to have refilled (so dropping changes nothing).
-type bucketMap struct {
-	limit  redis_rate.Limit
-	rate   rate.Limit    // tokens per second
-	idle   time.Duration // evict after this long unused
-	seed   maphash.Seed
-	shards [localShards]bucketShard
-}
-
-type bucketShard struct {
-	mu        sync.Mutex
-	m         map[string]*bucket
-	nextSweep int64
-	_         [40]byte
-}
-
-func newBucketMap(l redis_rate.Limit, seed maphash.Seed) *bucketMap {
-	perSec := float64(l.Rate) / l.Period.Seconds()
-	refill := time.Duration(float64(l.Burst) / perSec * float64(time.Second))
-	b := &bucketMap{limit: l, rate: rate.Limit(perSec), idle: max(2*l.Period, refill), seed: seed}
-	for i := range b.shards {
-		b.shards[i].m = make(map[string]*bucket)
+func newExpiringMap[K comparable](maxEntries int) *expiringMap[K] {
+	e := &expiringMap[K]{cap: max(1, maxEntries/localShards)}
+	for i := range e.shards {
+		e.shards[i].m = make(map[K]int64)
 	}
-	return b
+	return e
 }
 
-// get returns key's bucket, creating it, and marks it used at now.
-func (b *bucketMap) get(key string, nowN int64) *bucket {
-	sh := &b.shards[maphash.String(b.seed, key)%localShards]
-	sh.mu.Lock()
-	bk := sh.m[key]
-	if bk == nil {
-		if nowN >= sh.nextSweep {
-			b.sweep(sh, nowN)
-		}
-		bk = &bucket{lim: rate.NewLimiter(b.rate, b.limit.Burst)}
-		sh.m[key] = bk
+func (e *expiringMap[K]) shard(h uint64) *expShard[K] { return &e.shards[h%localShards] }
+
+// makeRoom keeps a shard under its cap before an insert; called with
+// sh.mu held.
+func (e *expiringMap[K]) makeRoom(sh *expShard[K], nowN int64) {
+	if len(sh.m) < e.cap {
+		return
 	}
-	bk.last = nowN
-	sh.mu.Unlock()
-	return bk
-}
-
-// sweep drops idle buckets; called with sh.mu held.
-func (b *bucketMap) sweep(sh *bucketShard, nowN int64) {
-	sh.nextSweep = nowN + int64(b.idle)
-	for k, bk := range sh.m {
-		if nowN-bk.last > int64(b.idle) {
-			delete(sh.m, k)
-		}
+	sh.sweep(nowN)
+	if len(sh.m) < e.cap {
+		return
 	}
-}
-
-func (b *bucketMap) len() int {
+	// Every entry is live: drop an eighth, so a flood of new keys does
+	// not sweep on every insert.
+	target := e.cap - max(1, e.cap/8)
 	n := 0
-	for i := range b.shards {
-		sh := &b.shards[i]
-		sh.mu.Lock()
-		n += len(sh.m)
-		sh.mu.Unlock()
-	}
-	return n
-}
-
-// state turns a bucket's tokens (before this request) into a limitState.
-// taken says whether this request took a token.
-func (b *bucketMap) state(tokens float64, taken bool) limitState {
-	perSec := float64(b.rate)
-	burst := float64(b.limit.Burst)
-	if !taken {
-		if tokens >= 1 {
-			// Allowed by this limit but not taken (the other one denied).
-			return limitState{remaining: int(tokens - 1), reset: secs((burst - tokens) / perSec)}
+	for k := range sh.m {
+		if len(sh.m) <= target {
+			break
 		}
-		return limitState{denied: true, retry: secs((1 - tokens) / perSec), reset: secs((burst - tokens) / perSec)}
-	}
-	return limitState{remaining: int(tokens - 1), reset: secs((burst - tokens + 1) / perSec)}
-}
-
-// secs converts seconds to a Duration, rounded up to the microsecond like
-// the Redis script's answers.
-func secs(s float64) time.Duration {
-	if s <= 0 {
-		return 0
-	}
-	us := s * 1e6
-	n := time.Duration(us)
-	if float64(n) < us {
+		delete(sh.m, k)
 		n++
 	}
-	return n * time.Microsecond
+	e.evictedLive.Add(int64(n))
 }
 
-// dedupeKey is one reporter's report on one service.
-type dedupeKey struct {
-	service  uint
-	reporter string
-}
-
-// dedupeMap remembers who was counted for what until the window lapses.
-type dedupeMap struct {
-	window time.Duration
-	seed   maphash.Seed
-	shards [localShards]dedupeShard
-}
-
-type dedupeShard struct {
-	mu        sync.Mutex
-	m         map[dedupeKey]int64 // until, unix nanos
-	nextSweep int64
-	_         [40]byte
-}
-
-func newDedupeMap(window time.Duration, seed maphash.Seed) *dedupeMap {
-	d := &dedupeMap{window: window, seed: seed}
-	for i := range d.shards {
-		d.shards[i].m = make(map[dedupeKey]int64)
+// insert sets k's deadline, making room first; called with sh.mu held.
+func (e *expiringMap[K]) insert(sh *expShard[K], k K, v, nowN int64) {
+	if _, ok := sh.m[k]; !ok {
+		e.makeRoom(sh, nowN)
 	}
-	return d
+	sh.m[k] = v
+	if len(sh.m) > sh.peak {
+		sh.peak = len(sh.m)
+	}
 }
 
-// first reports whether this is the reporter's first report for the service
-// within the window, and if so starts the window (like SET NX PX).
-func (d *dedupeMap) first(service uint, reporter string, nowN int64) bool {
-	k := dedupeKey{service, reporter}
-	sh := &d.shards[(maphash.String(d.seed, reporter)+uint64(service))%localShards]
+// setNX sets k's deadline to until unless k holds a live one (like Redis
+// SET NX PX), and reports whether it did.
+func (e *expiringMap[K]) setNX(h uint64, k K, until, nowN int64) bool {
+	sh := e.shard(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if until, ok := sh.m[k]; ok && until > nowN {
+	if v, ok := sh.m[k]; ok && v > nowN {
 		return false
 	}
-	if nowN >= sh.nextSweep {
-		sh.nextSweep = nowN + int64(d.window)
-		for k, until := range sh.m {
-			if until <= nowN {
-				delete(sh.m, k)
-			}
-		}
-	}
-	sh.m[k] = nowN + int64(d.window)
+	e.insert(sh, k, until, nowN)
 	return true
 }
 
-func (d *dedupeMap) len() int {
+// del drops k.
+func (e *expiringMap[K]) del(h uint64, k K) {
+	sh := e.shard(h)
+	sh.mu.Lock()
+	delete(sh.m, k)
+	sh.mu.Unlock()
+}
+
+// sweepAll drops lapsed entries of every shard.
+func (e *expiringMap[K]) sweepAll(nowN int64) {
+	for i := range e.shards {
+		sh := &e.shards[i]
+		sh.mu.Lock()
+		sh.sweep(nowN)
+		sh.mu.Unlock()
+	}
+}
+
+// sweep drops lapsed entries and shrinks a map that has emptied; called
+// with sh.mu held.
+func (sh *expShard[K]) sweep(nowN int64) {
+	for k, v := range sh.m {
+		if v <= nowN {
+			delete(sh.m, k)
+		}
+	}
+	if sh.peak > 1024 && len(sh.m) < sh.peak/4 {
+		m := make(map[K]int64, len(sh.m))
+		for k, v := range sh.m {
+			m[k] = v
+		}
+		sh.m, sh.peak = m, len(m)
+	}
+}
+
+func (e *expiringMap[K]) len() int {
 	n := 0
-	for i := range d.shards {
-		sh := &d.shards[i]
+	for i := range e.shards {
+		sh := &e.shards[i]
 		sh.mu.Lock()
 		n += len(sh.m)
 		sh.mu.Unlock()
 	}
 	return n
+}
+
+// markKey is a dedupe marker (slot 0: a reporter on a service) or a
+// network's evidence slot on a service (slot 1…k).
+type markKey struct {
+	id      uint64 // hash of the reporter or network
+	service uint32
+	slot    uint32
+}
+
+func (k markKey) hash() uint64 {
+	return k.id ^ uint64(k.service)*0x9e3779b97f4a7c15 ^ uint64(k.slot)<<56
 }

@@ -3,47 +3,56 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/outcry/outcry/models"
 	"github.com/redis/go-redis/v9"
 )
 
+// Recall returns the counted reports stored since a moment: what restores
+// the dedupe and evidence markers after Redis lost them (or before the
+// in-process twin takes over).
+type Recall func(ctx context.Context, since time.Time) ([]models.CountedMark, error)
+
 // Redis is the Redis-backed limiter and counter store: shared by every
-// replica, one round trip per report. It needs a single Redis node (or a
-// primary with replicas): the admission script touches several keys, which
-// Redis Cluster would only allow within one hash slot.
+// replica, one round trip per report. It works on a single Redis, a
+// primary with Sentinel, or a Redis Cluster: the keys of one admission
+// share a hash tag chosen by its network ({0} … {Shards-1}), and
+// admissions are batched per tag, so every script call touches one slot.
 type Redis struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	cfg    Config
-	script *redis.Script
+	admit_ *redis.Script
+	undo_  *redis.Script
+	mark_  *redis.Script
 	deny   *denyCache
 	now    func() time.Time
+	recall Recall
+	clock  redisClock
+	shards []*shard
 
-	reporterPrefix, networkPrefix, dedupePrefix, counterPrefix string
+	head []any // ARGV 2-10 of every admission call
+}
 
-	limitArgs  [6]any // reporter and network burst, rate, period
-	dedupeArg  any
-	counterArg any
-
-	minuteKey atomic.Pointer[minuteKey] // the current minute's key, cached
-	batch     *batcher
+// shard is one hash tag's keys and batch queue.
+type shard struct {
+	prefix string // Config.Prefix + "{i}:"
+	seeded string // the key whose absence says Redis lost this shard's data
+	batch  *batcher
+	seedMu sync.Mutex
 }
 
 // Group admission sizes: at most maxBatch admissions per script call, at
-// most maxFlushers calls in flight (one being answered while the next fills).
+// most maxFlushers calls in flight per shard (one being answered while the
+// next fills).
 const (
 	maxBatch    = 128
 	maxFlushers = 2
 )
-
-type minuteKey struct {
-	minute int64
-	key    string
-}
 
 var (
 	_ models.Admitter      = (*Redis)(nil)
@@ -51,78 +60,89 @@ var (
 )
 
 // NewRedis returns the Redis limiter for cfg, with its own deny cache.
-func NewRedis(rdb *redis.Client, cfg Config) (*Redis, error) {
+// recall (may be nil) restores markers when Redis has lost its data.
+func NewRedis(rdb redis.UniversalClient, cfg Config, recall Recall) (*Redis, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
 		return nil, err
 	}
-	return newRedis(rdb, cfg, newDenyCache(cfg.Reporter, cfg.Network, cfg.DenyCacheSize)), nil
+	return newRedis(rdb, cfg, newDenyCache(cfg.Reporter, cfg.Network, cfg.DenyCacheSize), recall), nil
 }
 
 // newRedis builds the limiter on a normalized cfg and a given deny cache.
-func newRedis(rdb *redis.Client, cfg Config, deny *denyCache) *Redis {
+func newRedis(rdb redis.UniversalClient, cfg Config, deny *denyCache, recall Recall) *Redis {
 	r := &Redis{
-		rdb:            rdb,
-		cfg:            cfg,
-		script:         redis.NewScript(admitLua),
-		deny:           deny,
-		now:            time.Now,
-		reporterPrefix: cfg.Prefix + "rl:r:",
-		networkPrefix:  cfg.Prefix + "rl:n:",
-		dedupePrefix:   cfg.Prefix + "dd:",
-		counterPrefix:  cfg.Prefix + "cnt:",
-		limitArgs: [6]any{
+		rdb:    rdb,
+		cfg:    cfg,
+		admit_: redis.NewScript(admitLua),
+		undo_:  redis.NewScript(undoLua),
+		mark_:  redis.NewScript(markLua),
+		deny:   deny,
+		now:    time.Now,
+		recall: recall,
+		head: []any{
 			cfg.Reporter.Burst, cfg.Reporter.Rate, cfg.Reporter.Period.Seconds(),
 			cfg.Network.Burst, cfg.Network.Rate, cfg.Network.Period.Seconds(),
+			cfg.Dedupe.Milliseconds(), cfg.CounterTTL.Milliseconds(), cfg.NetworkEvidence,
 		},
-		dedupeArg:  cfg.Dedupe.Milliseconds(),
-		counterArg: cfg.CounterTTL.Milliseconds(),
 	}
-	r.batch = newBatcher(r.admitBatch, maxBatch, maxFlushers)
+	for i := range cfg.Shards {
+		sh := &shard{prefix: cfg.Prefix + "{" + strconv.Itoa(i) + "}:"}
+		sh.seeded = sh.prefix + "seeded"
+		sh.batch = newBatcher(func(ctx context.Context, calls []*admitCall) { r.admitBatch(ctx, sh, calls) }, maxBatch, maxFlushers)
+		r.shards = append(r.shards, sh)
+	}
 	return r
+}
+
+// shardOf is the shard of a network: the same on every replica.
+func (r *Redis) shardOf(network string) *shard {
+	if len(r.shards) == 1 {
+		return r.shards[0]
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(network))
+	return r.shards[h.Sum32()%uint32(len(r.shards))]
 }
 
 // Admit rate-limits, dedupes and counts a report in one round trip (it does
 // not consult the deny cache: handlers call Denied first). Redis errors come
 // back with code unavailable, an admission without reporter or network with
 // code invalid.
-func (r *Redis) Admit(ctx context.Context, a models.Admission) (models.Decision, error) {
+func (r *Redis) Admit(ctx context.Context, a models.Admission) (models.Admittance, error) {
 	if err := checkAdmission(a); err != nil {
-		return models.Decision{}, err
+		return models.Admittance{}, err
 	}
 	return r.admit(ctx, a)
 }
 
 // admit is Admit without the argument check; every error is Redis's.
-func (r *Redis) admit(ctx context.Context, a models.Admission) (models.Decision, error) {
+func (r *Redis) admit(ctx context.Context, a models.Admission) (models.Admittance, error) {
 	if a.At.IsZero() {
 		a.At = r.now()
 	}
-	return r.batch.do(ctx, a)
+	return r.shardOf(a.Network).batch.do(ctx, a)
 }
 
-// admitBatch runs the admission script once for every call in calls.
-func (r *Redis) admitBatch(ctx context.Context, calls []*admitCall) {
-	keys := make([]string, 0, 4*len(calls))
-	args := make([]any, 0, 8+3*len(calls))
-	args = append(args, r.limitArgs[0], r.limitArgs[1], r.limitArgs[2],
-		r.limitArgs[3], r.limitArgs[4], r.limitArgs[5], r.dedupeArg, r.counterArg)
-	for _, c := range calls {
-		a := &c.a
-		sid := serviceField(a.ServiceID)
-		keys = append(keys,
-			r.reporterPrefix+a.Reporter,
-			r.networkPrefix+a.Network,
-			r.dedupePrefix+sid+":"+a.Reporter,
-			r.counterKey(unixMinute(a.At)),
-		)
-		args = append(args, sid, a.Problem, a.Region)
+// errLate is a batch Redis refused because it ran past its deadline.
+var errLate = models.Errorf(models.CodeUnavailable, "rate limiter answered too late")
+
+// admitBatch runs the admission script once for every call in calls (all
+// of one shard); when the shard has lost its data it restores the markers
+// from the store first.
+func (r *Redis) admitBatch(ctx context.Context, sh *shard, calls []*admitCall) {
+	v, err := r.runAdmit(ctx, sh, calls)
+	if err == nil && v[0] == -1 {
+		if err = r.seed(ctx, sh); err == nil {
+			v, err = r.runAdmit(ctx, sh, calls)
+		}
 	}
-	v, err := r.script.Run(ctx, r.rdb, keys, args...).Int64Slice()
-	if err == nil && len(v) != 8*len(calls) {
-		err = models.Errorf(models.CodeInternal, "admission script returned %d values for %d admissions", len(v), len(calls))
-	} else if err != nil {
-		err = models.Wrap(models.CodeUnavailable, err, "rate limiter unavailable")
+	switch {
+	case err != nil:
+	case v[0] == -2:
+		err = errLate
+	case v[0] != 0 || len(v) != 2+8*len(calls):
+		err = models.Errorf(models.CodeInternal, "admission script returned status %d and %d values for %d admissions", v[0], len(v), len(calls))
 	}
 	if err != nil {
 		for _, c := range calls {
@@ -132,14 +152,36 @@ func (r *Redis) admitBatch(ctx context.Context, calls []*admitCall) {
 	}
 	now := r.now()
 	for i, c := range calls {
-		c.d = r.decision(c.a, v[8*i:8*i+8], now)
+		c.d = r.decision(c.a, v[2+8*i:10+8*i], now)
 	}
+}
+
+// runAdmit sends one admission call with a deadline in Redis's time.
+func (r *Redis) runAdmit(ctx context.Context, sh *shard, calls []*admitCall) ([]int64, error) {
+	args := make([]any, 0, 11+6*len(calls))
+	args = append(args, sh.prefix)
+	args = append(args, r.head...)
+	sent := time.Now()
+	args = append(args, r.clock.deadline(sent, r.cfg.Deadline))
+	for _, c := range calls {
+		a := &c.a
+		args = append(args, a.Reporter, a.Network, serviceField(a.ServiceID), a.Problem, a.Region, unixMinute(a.At))
+	}
+	v, err := r.admit_.Run(ctx, r.rdb, []string{sh.seeded}, args...).Int64Slice()
+	if err != nil {
+		return nil, models.Wrap(models.CodeUnavailable, err, "rate limiter unavailable")
+	}
+	if len(v) < 2 {
+		return nil, models.Errorf(models.CodeInternal, "admission script returned %d values", len(v))
+	}
+	r.clock.observe(sent, time.Now(), v[1])
+	return v, nil
 }
 
 // decision reads one admission's 8 script values and records denials in
 // the deny cache.
-func (r *Redis) decision(a models.Admission, v []int64, now time.Time) models.Decision {
-	allowed, counted := v[0] == 1, v[1] == 1
+func (r *Redis) decision(a models.Admission, v []int64, now time.Time) models.Admittance {
+	allowed, slot := v[0] == 1, int(v[1])
 	rs, ns := scriptLimit(v[2:5]), scriptLimit(v[5:8])
 	if !allowed {
 		if rs.denied {
@@ -149,7 +191,7 @@ func (r *Redis) decision(a models.Admission, v []int64, now time.Time) models.De
 			r.deny.record(kindNetwork, a.Network, now, ns)
 		}
 	}
-	return decide(allowed, counted, r.cfg.Reporter, r.cfg.Network, rs, ns)
+	return decide(allowed, slot, r.cfg.Reporter, r.cfg.Network, rs, ns)
 }
 
 // scriptLimit reads remaining, retry_after (µs) and reset_after (µs).
@@ -166,24 +208,128 @@ func scriptLimit(v []int64) limitState {
 	return s
 }
 
-func (r *Redis) counterKey(minute int64) string {
-	if mk := r.minuteKey.Load(); mk != nil && mk.minute == minute {
-		return mk.key
+// Undo takes back a counted report that could not be stored: its markers
+// and its counts. It does nothing for a report that was not counted.
+func (r *Redis) Undo(ctx context.Context, a models.Admission, d models.Admittance) error {
+	if d.Slot <= 0 {
+		return nil
 	}
-	mk := &minuteKey{minute: minute, key: r.counterPrefix + strconv.FormatInt(minute, 10)}
-	r.minuteKey.Store(mk)
-	return mk.key
+	if a.At.IsZero() {
+		a.At = r.now()
+	}
+	sh := r.shardOf(a.Network)
+	err := r.undo_.Run(ctx, r.rdb, []string{sh.seeded}, sh.prefix, a.Reporter, a.Network,
+		serviceField(a.ServiceID), a.Problem, a.Region, unixMinute(a.At), d.Slot).Err()
+	if err != nil {
+		return models.Wrap(models.CodeUnavailable, err, "rate limiter unavailable")
+	}
+	return nil
+}
+
+// mark sets the markers of reports counted elsewhere (see markLua) and
+// reports, for each, whether it was the first of its reporter and found a
+// free slot of its network (false: a conflict). seal marks the shards
+// seeded once their marks are in.
+func (r *Redis) mark(ctx context.Context, marks []models.CountedMark, seal bool) ([]bool, error) {
+	ok := make([]bool, len(marks))
+	byShard := make(map[*shard][]int)
+	for i, m := range marks {
+		sh := r.shardOf(m.Network)
+		byShard[sh] = append(byShard[sh], i)
+	}
+	if seal {
+		for _, sh := range r.shards {
+			if _, has := byShard[sh]; !has {
+				byShard[sh] = nil
+			}
+		}
+	}
+	now := r.now()
+	for sh, idx := range byShard {
+		if err := r.markShard(ctx, sh, marks, idx, ok, now, seal); err != nil {
+			return nil, err
+		}
+	}
+	return ok, nil
+}
+
+// markShard sends one shard's marks in chunks; the last call seals.
+func (r *Redis) markShard(ctx context.Context, sh *shard, marks []models.CountedMark, idx []int, ok []bool, now time.Time, seal bool) error {
+	const chunk = 256
+	for start := 0; ; start += chunk {
+		part := idx[start:min(len(idx), start+chunk)]
+		last := start+chunk >= len(idx)
+		args := make([]any, 0, 3+4*len(part))
+		sealArg := "0"
+		if seal && last {
+			sealArg = "1"
+		}
+		args = append(args, sh.prefix, r.cfg.NetworkEvidence, sealArg)
+		sent := part[:0:0]
+		for _, i := range part {
+			m := marks[i]
+			left := m.At.Add(r.cfg.Dedupe).Sub(now).Milliseconds()
+			if left <= 0 || m.Reporter == "" {
+				continue
+			}
+			network := m.Network
+			if network == "" {
+				network = m.Reporter // a report stored before networks were
+			}
+			args = append(args, m.Reporter, network, serviceField(m.ServiceID), left)
+			sent = append(sent, i)
+		}
+		if len(sent) > 0 || sealArg == "1" {
+			v, err := r.mark_.Run(ctx, r.rdb, []string{sh.seeded}, args...).Int64Slice()
+			if err != nil {
+				return models.Wrap(models.CodeUnavailable, err, "rate limiter unavailable")
+			}
+			for j, i := range sent {
+				ok[i] = j < len(v) && v[j] == 1
+			}
+		}
+		if last {
+			return nil
+		}
+	}
+}
+
+// seed restores a shard that lost its data: the markers of every report
+// stored as counted within the dedupe window, then the seeded key. Until
+// it is done the shard admits nothing, so no reporter or network counted
+// before the loss is counted again.
+func (r *Redis) seed(ctx context.Context, sh *shard) error {
+	sh.seedMu.Lock()
+	defer sh.seedMu.Unlock()
+	if n, err := r.rdb.Exists(ctx, sh.seeded).Result(); err == nil && n == 1 {
+		return nil // another batch (or replica) seeded it meanwhile
+	}
+	var marks []models.CountedMark
+	if r.recall != nil {
+		var err error
+		if marks, err = r.recall(ctx, r.now().Add(-r.cfg.Dedupe)); err != nil {
+			return models.Wrap(models.CodeUnavailable, err, "cannot restore the rate limiter's markers")
+		}
+	}
+	var mine []int
+	for i, m := range marks {
+		if r.shardOf(m.Network) == sh || (m.Network == "" && r.shardOf(m.Reporter) == sh) {
+			mine = append(mine, i)
+		}
+	}
+	return r.markShard(ctx, sh, marks, mine, make([]bool, len(marks)), r.now(), true)
 }
 
 // Denied answers a cached denial of reporter or network without calling
 // Redis; see the package documentation.
-func (r *Redis) Denied(reporter, network string, now time.Time) (models.Decision, bool) {
+func (r *Redis) Denied(reporter, network string, now time.Time) (models.Admittance, bool) {
 	return r.deny.denied(reporter, network, now)
 }
 
 // Minutes reads the counters of every minute in [from, to) (starting with
-// the minute holding from) in one pipelined round trip. Minutes older than
-// CounterTTL before to are not read: their counters have expired.
+// the minute holding from), of every shard, in one pipelined round trip.
+// Minutes older than CounterTTL before to are not read: their counters have
+// expired.
 func (r *Redis) Minutes(ctx context.Context, from, to time.Time) ([]models.MinuteCounts, error) {
 	lo, hi := minuteBounds(from, to)
 	if oldest := unixMinute(to.Add(-r.cfg.CounterTTL - time.Minute)); lo < oldest {
@@ -193,24 +339,43 @@ func (r *Redis) Minutes(ctx context.Context, from, to time.Time) ([]models.Minut
 		return nil, nil
 	}
 	pipe := r.rdb.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, 0, (hi-lo+59)/60)
+	perMinute := len(r.shards)
+	cmds := make([]*redis.MapStringStringCmd, 0, int(hi-lo+59)/60*perMinute)
 	for m := lo; m < hi; m += 60 {
-		cmds = append(cmds, pipe.HGetAll(ctx, r.counterPrefix+strconv.FormatInt(m, 10)))
+		suffix := "m:" + strconv.FormatInt(m, 10)
+		for _, sh := range r.shards {
+			cmds = append(cmds, pipe.HGetAll(ctx, sh.prefix+suffix))
+		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, models.Wrap(models.CodeUnavailable, err, "counters unavailable")
 	}
 	var out []models.MinuteCounts
-	for i, cmd := range cmds {
-		h := cmd.Val()
-		if len(h) == 0 {
-			continue
+	for i := 0; i < len(cmds); i += perMinute {
+		minute := lo + int64(i/perMinute)*60
+		var mc models.MinuteCounts
+		for _, cmd := range cmds[i : i+perMinute] {
+			h := cmd.Val()
+			if len(h) == 0 {
+				continue
+			}
+			part, err := parseMinute(minute, h)
+			if err != nil {
+				return nil, models.Wrap(models.CodeInternal, err, "malformed counters")
+			}
+			if mc.Services == nil {
+				mc = part
+				continue
+			}
+			for id, c := range part.Services {
+				cur := mc.Services[id]
+				cur.Add(c)
+				mc.Services[id] = cur
+			}
 		}
-		mc, err := parseMinute(lo+int64(i)*60, h)
-		if err != nil {
-			return nil, models.Wrap(models.CodeInternal, err, "malformed counters")
+		if mc.Services != nil {
+			out = append(out, mc)
 		}
-		out = append(out, mc)
 	}
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,6 +31,9 @@ func testRedis(t testing.TB) *redis.Client {
 		rdb := redis.NewClient(opt)
 		t.Cleanup(func() { _ = rdb.Close() })
 		return rdb
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("CI=true but OUTCRY_TEST_REDIS_URL is not set: run the suite with scripts/test, which starts Redis")
 	}
 	return newTestClient(t, startRedisServer(t).addr, nil)
 }
@@ -88,6 +92,9 @@ type redisServer struct {
 func startRedisServer(t testing.TB) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but redis-server is not installed")
+		}
 		t.Skip("redis-server not installed and OUTCRY_TEST_REDIS_URL not set")
 	}
 	var lastErr error
@@ -200,4 +207,22 @@ func (s *redisServer) restart() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.t.Fatalf("restart redis-server on %s: %v", s.addr, err)
+}
+
+// pause stops the server process (SIGSTOP) without closing its sockets,
+// like a Redis stuck in a long command or a frozen VM; resume continues it.
+func (s *redisServer) pause() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *redisServer) resume() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatal(err)
+	}
 }

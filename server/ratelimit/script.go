@@ -2,17 +2,31 @@ package ratelimit
 
 // admitLua rate-limits, dedupes and counts a batch of reports in one call
 // (group admission: concurrent requests share one round trip, see batch.go).
+// Every key it touches starts with ARGV[1], the key prefix with the
+// batch's hash tag (e.g. "outcry:{3}:"), so one call touches one hash slot
+// of a Redis Cluster; KEYS[1] is that shard's "seeded" key, which declares
+// the slot.
 //
-// For admission i (from 0), KEYS 4i+1..4i+4: reporter GCRA key, network GCRA
-// key, dedupe key, minute hash. ARGV 1-3 reporter burst, rate, period
-// (seconds); 4-6 the same for the network; 7 dedupe window (ms); 8 counter
-// TTL (ms); then for admission i, ARGV 9+3i..11+3i: service field, problem,
-// region.
+// ARGV 2-4 reporter burst, rate, period (seconds); 5-7 the same for the
+// network; 8 dedupe window (ms); 9 counter TTL (ms); 10 network evidence
+// slots k; 11 deadline in Redis time (µs since the epoch; 0: none); then
+// for admission i (from 0), ARGV 12+6i..17+6i: reporter, network, service
+// field, problem, region, unix minute.
 //
-// Returns, for each admission in order, 8 integers: allowed, counted, then
-// for the reporter and the network each: remaining, retry_after (µs, -1 when
-// not denied), reset_after (µs). Admissions are judged in order, so two in
-// one batch from the same reporter see each other as separate calls would.
+// Returns {status, Redis time in µs}, then for each admission in order 8
+// integers: allowed, counted (the network evidence slot taken, from 1; 0
+// when not counted), then for the reporter and the network each:
+// remaining, retry_after (µs, -1 when not denied), reset_after (µs).
+// Status 0 is done; -1 means the shard is not seeded (Redis lost its data:
+// nothing was done, the caller restores the markers first); -2 means the
+// deadline had passed (the caller has given up on the batch: nothing was
+// done). Admissions are judged in order, so two in one batch from the same
+// reporter see each other as separate calls would.
+//
+// A counted report sets the reporter's dedupe marker d:{service}:{reporter}
+// and takes one of its network's k evidence slots e:{service}:{network}:{s},
+// each for the dedupe window; when the network has no slot free the report
+// is accepted but not counted and its reporter marker is not kept.
 //
 // The GCRA is that of github.com/go-redis/redis_rate/v10 (lua.go, allowN with
 // cost 1, BSD-2-Clause), itself taken from:
@@ -29,6 +43,17 @@ const admitLua = `
 -- this script has side-effects, so it requires replicate commands mode
 redis.replicate_commands()
 
+local P = ARGV[1]
+local t = redis.call("TIME")
+local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local deadline = tonumber(ARGV[11])
+if deadline > 0 and now_us > deadline then
+  return {-2, now_us}
+end
+if redis.call("EXISTS", KEYS[1]) == 0 then
+  return {-1, now_us}
+end
+
 -- redis returns time as an array containing two integers: seconds of the epoch
 -- time (10 digits) and microseconds (6 digits). for convenience we need to
 -- convert them to a floating point number. the resulting number is 16 digits,
@@ -37,8 +62,7 @@ redis.replicate_commands()
 -- point problems. this approach is good until "now" is 2,483,228,799 (Wed, 09
 -- Sep 2048 01:46:39 GMT), when the adjusted value is 16 digits.
 local jan_1_2017 = 1483228800
-local now = redis.call("TIME")
-now = (now[1] - jan_1_2017) + (now[2] / 1000000)
+local now = (t[1] - jan_1_2017) + (t[2] / 1000000)
 
 -- GCRA of one request (cost 1) against rate_limit_key, without storing it.
 -- Returns allowed, remaining, retry_after, reset_after, new_tat.
@@ -87,6 +111,24 @@ local function us(s)
   return math.ceil(s * 1000000)
 end
 
+local window, slots = ARGV[8], tonumber(ARGV[10])
+
+-- the reporter's dedupe marker and a free evidence slot of its network, or 0
+local function claim(sid, reporter, network)
+  local d = P .. "d:" .. sid .. ":" .. reporter
+  if not redis.call("SET", d, "1", "NX", "PX", window) then
+    return 0
+  end
+  local e = P .. "e:" .. sid .. ":" .. network .. ":"
+  for s = 1, slots do
+    if redis.call("SET", e .. s, "1", "NX", "PX", window) then
+      return s
+    end
+  end
+  redis.call("DEL", d)
+  return 0
+end
+
 -- counter increments are summed per (minute hash, field) over the batch and
 -- applied once at the end, with one PEXPIRE per minute hash: under a surge a
 -- batch of reports costs a handful of HINCRBYs instead of three each.
@@ -101,30 +143,32 @@ local function count(hash, field)
   h[field] = (h[field] or 0) + 1
 end
 
-local out = {}
-local n = #KEYS / 4
+local out = {0, now_us}
+local n = (#ARGV - 11) / 6
 for i = 0, n - 1 do
-  local k, a = 4 * i, 8 + 3 * i
-  local r_ok, r_rem, r_retry, r_reset, r_tat = gcra(KEYS[k + 1], ARGV[1], ARGV[2], ARGV[3])
-  local n_ok, n_rem, n_retry, n_reset, n_tat = gcra(KEYS[k + 2], ARGV[4], ARGV[5], ARGV[6])
+  local a = 11 + 6 * i
+  local reporter, network, sid = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local rkey, nkey = P .. "r:" .. reporter, P .. "n:" .. network
+  local r_ok, r_rem, r_retry, r_reset, r_tat = gcra(rkey, ARGV[2], ARGV[3], ARGV[4])
+  local n_ok, n_rem, n_retry, n_reset, n_tat = gcra(nkey, ARGV[5], ARGV[6], ARGV[7])
   local allowed, counted = 0, 0
   if r_ok and n_ok then
     allowed = 1
-    store(KEYS[k + 1], r_tat, r_reset)
-    store(KEYS[k + 2], n_tat, n_reset)
-    if redis.call("SET", KEYS[k + 3], "1", "NX", "PX", ARGV[7]) then
-      counted = 1
-      local sid = ARGV[a + 1]
-      count(KEYS[k + 4], sid)
-      if ARGV[a + 2] ~= "" then
-        count(KEYS[k + 4], sid .. "|p|" .. ARGV[a + 2])
+    store(rkey, r_tat, r_reset)
+    store(nkey, n_tat, n_reset)
+    counted = claim(sid, reporter, network)
+    if counted > 0 then
+      local hash = P .. "m:" .. ARGV[a + 6]
+      count(hash, sid)
+      if ARGV[a + 4] ~= "" then
+        count(hash, sid .. "|p|" .. ARGV[a + 4])
       end
-      if ARGV[a + 3] ~= "" then
-        count(KEYS[k + 4], sid .. "|r|" .. ARGV[a + 3])
+      if ARGV[a + 5] ~= "" then
+        count(hash, sid .. "|r|" .. ARGV[a + 5])
       end
     end
   end
-  local base = 8 * i
+  local base = 2 + 8 * i
   out[base + 1], out[base + 2] = allowed, counted
   out[base + 3], out[base + 4], out[base + 5] = r_rem, us(r_retry), us(r_reset)
   out[base + 6], out[base + 7], out[base + 8] = n_rem, us(n_retry), us(n_reset)
@@ -133,7 +177,70 @@ for _, hash in ipairs(hashes) do
   for field, by in pairs(incr[hash]) do
     redis.call("HINCRBY", hash, field, by)
   end
-  redis.call("PEXPIRE", hash, ARGV[8])
+  redis.call("PEXPIRE", hash, ARGV[9])
+end
+return out
+`
+
+// undoLua takes back counted reports that could not be stored: their
+// markers and counts. KEYS[1] is the shard's seeded key (the slot), ARGV[1]
+// the key prefix with the shard's tag; then for each report ARGV 2+7i..8+7i:
+// reporter, network, service field, problem, region, unix minute, slot.
+const undoLua = `
+local P = ARGV[1]
+local n = (#ARGV - 1) / 7
+for i = 0, n - 1 do
+  local a = 1 + 7 * i
+  local sid = ARGV[a + 3]
+  redis.call("DEL", P .. "d:" .. sid .. ":" .. ARGV[a + 1], P .. "e:" .. sid .. ":" .. ARGV[a + 2] .. ":" .. ARGV[a + 7])
+  local hash = P .. "m:" .. ARGV[a + 6]
+  if redis.call("EXISTS", hash) == 1 then
+    redis.call("HINCRBY", hash, sid, -1)
+    if ARGV[a + 4] ~= "" then
+      redis.call("HINCRBY", hash, sid .. "|p|" .. ARGV[a + 4], -1)
+    end
+    if ARGV[a + 5] ~= "" then
+      redis.call("HINCRBY", hash, sid .. "|r|" .. ARGV[a + 5], -1)
+    end
+  end
+end
+return n
+`
+
+// markLua restores markers of reports counted elsewhere (stored reports
+// after Redis lost its data, or reports the in-process twin counted while
+// Redis was unreachable): for each, the reporter's dedupe marker and a free
+// evidence slot of its network, for what is left of its window. KEYS[1] is
+// the shard's seeded key (the slot); ARGV[1] the key prefix with the
+// shard's tag, ARGV[2] the slots k, ARGV[3] 1 to mark the shard seeded
+// afterwards; then for each report ARGV 4+4i..7+4i: reporter, network,
+// service field, ms left. Returns, for each, 1 when its markers were set and
+// 0 when the reporter or its network had been counted already (a conflict).
+const markLua = `
+local P, slots = ARGV[1], tonumber(ARGV[2])
+local out = {}
+local n = (#ARGV - 3) / 4
+for i = 0, n - 1 do
+  local a = 3 + 4 * i
+  local sid, ttl = ARGV[a + 3], ARGV[a + 4]
+  local d = P .. "d:" .. sid .. ":" .. ARGV[a + 1]
+  local ok = 0
+  if redis.call("SET", d, "1", "NX", "PX", ttl) then
+    local e = P .. "e:" .. sid .. ":" .. ARGV[a + 2] .. ":"
+    for s = 1, slots do
+      if redis.call("SET", e .. s, "1", "NX", "PX", ttl) then
+        ok = 1
+        break
+      end
+    end
+    if ok == 0 then
+      redis.call("DEL", d)
+    end
+  end
+  out[i + 1] = ok
+end
+if ARGV[3] == "1" then
+  redis.call("SET", KEYS[1], "1")
 end
 return out
 `

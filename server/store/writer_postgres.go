@@ -11,7 +11,7 @@ import (
 )
 
 // reportColumns are the columns a batch is copied into.
-var reportColumns = []string{"id", "service_id", "problem", "region", "note", "reporter_hash", "counted", "minute", "created_at"}
+var reportColumns = []string{"id", "service_id", "problem", "region", "note", "reporter_hash", "network_hash", "counted", "minute", "created_at"}
 
 // pgInserter takes a batch's IDs from the reports sequence in one query,
 // then sends the rows with COPY, in one transaction: two round trips per
@@ -41,7 +41,7 @@ func (pi *pgInserter) insert(ctx context.Context, rows []*models.Report) error {
 			}
 			_, err = tx.CopyFrom(ctx, pgx.Identifier{"reports"}, reportColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 				r := rows[i]
-				return []any{ids[i], int64(r.ServiceID), r.Problem, r.Region, r.Note, r.ReporterHash, r.Counted, r.Minute, r.CreatedAt}, nil
+				return []any{ids[i], int64(r.ServiceID), r.Problem, r.Region, r.Note, r.ReporterHash, r.NetworkHash, r.Counted, r.Minute, r.CreatedAt}, nil
 			}))
 			if err != nil {
 				return err

@@ -8,19 +8,19 @@ import (
 	"github.com/outcry/outcry/models"
 )
 
-// insertChunk is how many rows one INSERT statement carries (8 parameters
+// insertChunk is how many rows one INSERT statement carries (9 parameters
 // each, far below SQLite's limit of 32,766).
 const insertChunk = 64
 
 // insertReportSQL is the multi-row insert of n reports.
 func insertReportSQL(n int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO reports (service_id, problem, region, note, reporter_hash, counted, minute, created_at) VALUES ")
+	b.WriteString("INSERT INTO reports (service_id, problem, region, note, reporter_hash, network_hash, counted, minute, created_at) VALUES ")
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?)")
 	}
 	return b.String()
 }
@@ -54,13 +54,13 @@ func (si *sqliteInserter) insert(ctx context.Context, rows []*models.Report) err
 	if err != nil {
 		return err
 	}
-	args := make([]any, 0, 8*insertChunk)
+	args := make([]any, 0, 9*insertChunk)
 	for len(rows) > 0 {
 		chunk := rows[:min(len(rows), insertChunk)]
 		rows = rows[len(chunk):]
 		args = args[:0]
 		for _, r := range chunk {
-			args = append(args, r.ServiceID, r.Problem, r.Region, r.Note, r.ReporterHash, r.Counted, r.Minute, r.CreatedAt)
+			args = append(args, r.ServiceID, r.Problem, r.Region, r.Note, r.ReporterHash, r.NetworkHash, r.Counted, r.Minute, r.CreatedAt)
 		}
 		res, err := tx.StmtContext(ctx, si.stmts[len(chunk)]).ExecContext(ctx, args...)
 		if err != nil {

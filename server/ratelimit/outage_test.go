@@ -1,0 +1,170 @@
+package ratelimit
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+// memStore stands in for the report store: what handlers stored as
+// counted, recalled like store.CountedSince.
+type memStore struct {
+	mu    sync.Mutex
+	marks []models.CountedMark
+}
+
+func (m *memStore) add(a models.Admission) {
+	m.mu.Lock()
+	m.marks = append(m.marks, models.CountedMark{ServiceID: a.ServiceID, Reporter: a.Reporter, Network: a.Network, At: a.At})
+	m.mu.Unlock()
+}
+
+func (m *memStore) recall(_ context.Context, since time.Time) ([]models.CountedMark, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []models.CountedMark
+	for _, k := range m.marks {
+		if !k.At.Before(since) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// outage is a Limiter on a throwaway redis-server whose process the test
+// stops, pauses and restarts, with a store recording counted reports as
+// handlers would.
+type outage struct {
+	t     *testing.T
+	srv   *redisServer
+	lim   *Limiter
+	store *memStore
+	min   time.Time
+}
+
+func newOutage(t *testing.T) *outage {
+	srv := startRedisServer(t)
+	st := &memStore{}
+	cfg := Config{Prefix: testPrefix(t, nil), Deadline: 200 * time.Millisecond}
+	local, err := NewLocal(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim, err := New(newTestClient(t, srv.addr, nil), local, cfg, Options{RetryInterval: 50 * time.Millisecond, Recall: st.recall})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &outage{t: t, srv: srv, lim: lim, store: st, min: time.Unix(unixMinute(time.Now()), 0)}
+}
+
+// report admits one report of reporter (its own network) and stores it
+// when counted; it returns whether it was counted.
+func (o *outage) report(reporter string) bool {
+	o.t.Helper()
+	a := models.Admission{ServiceID: 1, Reporter: reporter, Network: "net-" + reporter, Problem: "login", Region: "US", At: time.Now()}
+	d, err := o.lim.Admit(context.Background(), a)
+	if err != nil || !d.Allowed {
+		o.t.Fatalf("report of %s: %+v %v", reporter, d, err)
+	}
+	if d.Counted {
+		o.store.add(a)
+	}
+	return d.Counted
+}
+
+// total is what the detector would read for service 1.
+func (o *outage) total() int {
+	o.t.Helper()
+	mc, err := o.lim.Minutes(context.Background(), o.min.Add(-time.Minute), time.Now().Add(time.Minute))
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	n := 0
+	for _, m := range mc {
+		n += m.Services[1].Total
+	}
+	return n
+}
+
+// healthy waits until the Limiter is back on Redis.
+func (o *outage) healthy() {
+	o.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; o.lim.Degraded(); i++ {
+		if time.Now().After(deadline) {
+			o.t.Fatal("the Limiter did not return to Redis")
+		}
+		o.report("probe-" + itoa(i))
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestNobodyCountedTwiceAcrossRedisPause: Redis freezes (SIGSTOP) with a
+// batch in flight. The batch times out and the twin answers; when Redis
+// wakes it refuses the stale batch (its deadline passed), so that report
+// is counted once. Reporters counted before the pause (known from the
+// store) are not counted again by the twin, and those the twin counted are
+// not counted again by Redis afterwards.
+func TestNobodyCountedTwiceAcrossRedisPause(t *testing.T) {
+	o := newOutage(t)
+	if !o.report("before") {
+		t.Fatal("first report not counted")
+	}
+	o.srv.pause()
+	if !o.report("in-flight") { // times out on Redis, counted by the twin
+		t.Fatal("the report sent while Redis froze was not counted")
+	}
+	if !o.lim.Degraded() {
+		t.Fatal("not degraded after a timeout")
+	}
+	if o.report("before") {
+		t.Fatal("the twin counted again a reporter Redis had counted before the pause")
+	}
+	if !o.report("during") || o.report("during") {
+		t.Fatal("the twin did not count a new reporter exactly once")
+	}
+	o.srv.resume()
+	o.healthy()
+	for _, r := range []string{"before", "in-flight", "during"} {
+		if o.report(r) {
+			t.Fatalf("%s counted again after Redis came back", r)
+		}
+	}
+	probes := len(o.store.marks) - 3
+	if got, want := o.total(), 3+probes; got != want {
+		t.Fatalf("the detector reads %d reports, want %d (3 reporters and %d probes, each once)", got, want, probes)
+	}
+}
+
+// TestNobodyCountedTwiceAcrossRedisRestart: Redis restarts empty. Neither
+// the twin (while it is down) nor the empty Redis (once it is back) counts
+// again a reporter counted before, and what the twin counted is known to
+// Redis afterwards.
+func TestNobodyCountedTwiceAcrossRedisRestart(t *testing.T) {
+	o := newOutage(t)
+	for _, r := range []string{"a", "b"} {
+		if !o.report(r) {
+			t.Fatalf("%s not counted", r)
+		}
+	}
+	o.srv.stop()
+	if o.report("a") {
+		t.Fatal("the twin counted a again")
+	}
+	if !o.report("c") {
+		t.Fatal("the twin did not count c")
+	}
+	o.srv.restart()
+	o.healthy()
+	for _, r := range []string{"a", "b", "c"} {
+		if o.report(r) {
+			t.Fatalf("%s counted again by the restarted Redis", r)
+		}
+	}
+	if !o.report("d") {
+		t.Fatal("a new reporter is not counted after the restart")
+	}
+}
