@@ -84,7 +84,8 @@ type embedPage struct {
 }
 
 // embed is the iframe widget: status dot, words, sparkline and a link to the
-// service page. It refreshes itself every minute without script.
+// service page. It refreshes itself every minute without script. Each
+// language and theme is rendered once per snapshot version of the service.
 func (p *pages) embed(c *gin.Context) {
 	st, ok := p.lookup(c.Param("slug"))
 	if !ok {
@@ -92,15 +93,31 @@ func (p *pages) embed(c *gin.Context) {
 		return
 	}
 	lang := embedLang(c)
-	w := embedLangs[lang]
-	v := serviceViewOf(st)
 	theme := c.Query("theme")
 	if theme != "light" && theme != "dark" {
 		theme = "auto"
 	}
-	p.render(c, http.StatusOK, "embed.html", embedPage{
-		Lang: lang, Theme: theme, Name: v.Name, Level: v.Level, Status: w.Levels[v.Level],
-		Count: strings.Replace(w.Reports, "%s", thousands(v.Reports15m), 1), Report: w.Report,
-		Spark: v.Spark, PageURL: v.URL,
+	key := renderKey{kind: kindEmbed, slug: st.Service.Slug, variant: embedVariants[lang][theme]}
+	p.cachedHTML(c, key, st.Version, varyEncLng, "embed.html", func() any {
+		w := embedLangs[lang]
+		v := serviceViewOf(st)
+		return embedPage{
+			Lang: lang, Theme: theme, Name: v.Name, Level: v.Level, Status: w.Levels[v.Level],
+			Count: strings.Replace(w.Reports, "%s", thousands(v.Reports15m), 1), Report: w.Report,
+			Spark: v.Spark, PageURL: v.URL,
+		}
 	})
 }
+
+// embedVariants are the embed's cache variants, made once: language → theme
+// → "lang/theme" (so a request builds no key string).
+var embedVariants = func() map[string]map[string]string {
+	m := map[string]map[string]string{}
+	for lang := range embedLangs {
+		m[lang] = map[string]string{}
+		for _, theme := range []string{"light", "dark", "auto"} {
+			m[lang][theme] = lang + "/" + theme
+		}
+	}
+	return m
+}()

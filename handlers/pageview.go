@@ -189,6 +189,7 @@ var pageFuncs = template.FuncMap{
 	"round":  func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
 	"fixed":  func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 	"plural": plural,
+	"sub":    func(a, b int) int { return a - b },
 	"ratio": func(actual, expected float64) string {
 		if expected <= 0 {
 			return ""

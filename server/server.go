@@ -161,6 +161,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		Writer: a.writer, Limiter: a.limits, Status: a.snap, Catalog: a.cat, Incidents: a.store, Webhooks: a.hooks,
 		Identifier: handlers.NewIdentifier(keys), Region: countryOf,
 		AdminToken: cfg.AdminToken, Ready: ready, Metrics: handlers.NewMetrics(a.reg),
+		RenderMetrics: handlers.NewRenderMetrics(a.reg), PublicURL: cfg.PublicURL,
 		MetricsHandler: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}),
 		Log:            a.log, Now: a.now,
 	})

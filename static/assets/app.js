@@ -18,7 +18,8 @@
   }
   localTimes(document);
 
-  // Directory: filter the list as you type.
+  // Directory: filter this page of the list as you type; submitting the
+  // form searches the whole catalogue on the server.
   var q = document.querySelector('input[data-filter]');
   if (q) {
     var list = document.getElementById(q.dataset.filter);
@@ -33,7 +34,6 @@
       if (none) none.hidden = shown > 0;
     };
     q.addEventListener('input', filter);
-    q.form.addEventListener('submit', function (e) { e.preventDefault(); filter(); });
   }
 
   // Service page: refresh the live part every 30 s while it is visible.
