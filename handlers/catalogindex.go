@@ -77,7 +77,7 @@ const (
 	listMax         = 200
 	directoryLimit  = 50
 	directoryMax    = 100
-	problemsShown   = 30 // services with problems shown before the list
+	problemsShown   = 20 // services with problems shown before the list
 	maxQueryRunes   = 100
 	maxCursorLength = 64 // a slug
 )

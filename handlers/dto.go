@@ -15,7 +15,7 @@ type List[T any] struct {
 type ServicePage struct {
 	Items []ServiceSummary `json:"items"` // by slug
 	Next  *string          `json:"next"`  // the next page's URL; null on the last page
-	// The services with problems now (worst first, at most 30) and how many
+	// The services with problems now (worst first, at most 20) and how many
 	// there are; only on the first page (no cursor).
 	Problems      *[]ServiceSummary `json:"problems,omitempty"`
 	ProblemsTotal *int              `json:"problems_total,omitempty"`

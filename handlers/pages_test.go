@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,17 @@ func (w *pgWorld) All() []models.ServiceStatus {
 	for _, st := range w.statuses {
 		out = append(out, st)
 	}
+	// As the snapshot orders them: worst first, then most reports, then slug.
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Level.Rank() != b.Level.Rank() {
+			return a.Level.Rank() > b.Level.Rank()
+		}
+		if a.Reports15m != b.Reports15m {
+			return a.Reports15m > b.Reports15m
+		}
+		return a.Service.Slug < b.Service.Slug
+	})
 	return out
 }
 

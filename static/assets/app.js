@@ -26,8 +26,10 @@
     var none = document.getElementById(q.dataset.filter + '-none');
     var filter = function () {
       var v = q.value.trim().toLowerCase(), shown = 0;
-      list.querySelectorAll('li[data-search]').forEach(function (li) {
-        var hit = !v || li.dataset.search.indexOf(v) >= 0;
+      list.querySelectorAll('li').forEach(function (li) {
+        var a = li.querySelector('a'), name = li.querySelector('.name');
+        var text = ((name ? name.textContent : '') + ' ' + (a ? a.getAttribute('href') : '')).toLowerCase();
+        var hit = !v || text.indexOf(v) >= 0;
         li.hidden = !hit;
         if (hit) shown++;
       });
