@@ -35,9 +35,10 @@ type RunnerDeps struct {
 	Params    Params // zero: DefaultParams()
 	Now       func() time.Time
 	Log       *slog.Logger
-	Interval  time.Duration // between ticks (default 15 s)
-	PublicURL string        // for status links in webhook payloads
-	Notify    func()        // called after an announced change is committed
+	Interval  time.Duration   // between ticks (default 15 s)
+	PublicURL string          // for status links in webhook payloads
+	Notify    func()          // called after an announced change is committed
+	OnTick    func(TickStats) // called after each published tick (metrics); may be nil
 }
 
 // Runner evaluates every service (and its busiest regions) on sliding
@@ -99,6 +100,7 @@ func (r *Runner) Run(ctx context.Context) {
 
 // Tick evaluates every service once at r.Now() and publishes the snapshot.
 func (r *Runner) Tick(ctx context.Context) error {
+	began := time.Now()
 	now := r.Now().UTC()
 	if !r.started {
 		if err := r.restore(ctx); err != nil {
@@ -134,6 +136,9 @@ func (r *Runner) Tick(ctx context.Context) error {
 		}
 	}
 	r.Snapshot.Publish(list)
+	if r.OnTick != nil {
+		r.OnTick(r.tickStats(began, now, list))
+	}
 	if announced {
 		r.Notify()
 	}
