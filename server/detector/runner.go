@@ -16,6 +16,9 @@ type Catalog interface {
 // HistoryReader reads 15-minute rollups of counted reports.
 type HistoryReader interface {
 	History(ctx context.Context, since time.Time, byRegion bool) ([]models.BucketTotal, error)
+	// HistoryOf streams per-region totals since since, one service at a
+	// time (ids nil: every service); rows are valid only during fn.
+	HistoryOf(ctx context.Context, since time.Time, ids []uint, fn func(serviceID uint, rows []models.BucketTotal) error) error
 }
 
 // IncidentStore persists incident transitions and restores them.
