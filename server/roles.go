@@ -66,7 +66,7 @@ func (r *roles) lead(ctx context.Context, term int64) {
 	runner := detector.NewRunner(detector.RunnerDeps{
 		Catalog: a.cat, Counters: a.limits, History: a.store, Incidents: fs, Snapshot: a.snap,
 		Now: a.now, Log: a.log, PublicURL: a.cfg.PublicURL, Interval: r.interval, Notify: a.hooks.Notify,
-		OnTick: r.surge.observe,
+		OnTick: r.surge.observe, Models: a.store,
 	})
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -91,8 +91,10 @@ func (r *roles) lead(ctx context.Context, term int64) {
 		if first {
 			r.started(err)
 		}
+		runner.SaveModelsIfDue(ctx)
 		select {
 		case <-ctx.Done():
+			runner.SaveModelsAtExit(ctx)
 			return
 		case <-t.C:
 		}

@@ -1,6 +1,10 @@
 package detector
 
-import "github.com/outcry/outcry/models"
+import (
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
 
 // Loading history for seeding (track.go seed): which services to read, and
 // one service's rows grouped into the series it teaches.
@@ -40,4 +44,11 @@ func freshIDs(fresh map[uint]models.Service, catalogue int) []uint {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -42,6 +42,7 @@ type RunnerDeps struct {
 	PublicURL string          // for status links in webhook payloads
 	Notify    func()          // called after an announced change is committed
 	OnTick    func(TickStats) // called after each published tick (metrics); may be nil
+	Models    ModelStore      // saves and loads learned models; nil: learn from history at every start
 }
 
 // Runner evaluates every service (and its busiest regions) on sliding
@@ -55,6 +56,9 @@ type Runner struct {
 	chart    map[uint]map[int64]int        // completed buckets of the last day, from rollups
 	chartAt  time.Time                     // the bucket boundary chart was loaded after
 	restored map[stateKey]restoredState
+	// saved models loaded at start, by service and scope (savemodels.go)
+	saved         map[uint]map[string]savedModel
+	modelsSavedAt time.Time
 }
 
 // Spans the runner works with.
@@ -93,8 +97,10 @@ func (r *Runner) Run(ctx context.Context) {
 		if err := r.Tick(ctx); err != nil && ctx.Err() == nil {
 			r.Log.Warn("detector tick failed", "err", err)
 		}
+		r.SaveModelsIfDue(ctx)
 		select {
 		case <-ctx.Done():
+			r.SaveModelsAtExit(ctx)
 			return
 		case <-t.C:
 		}

@@ -105,15 +105,49 @@ func (r *Runner) seed(ctx context.Context, services []models.Service, now time.T
 		return nil
 	}
 	end := models.BucketOf(now)
-	err := r.History.HistoryOf(ctx, end.Add(-seedSpan), freshIDs(fresh, len(services)), func(id uint, rows []models.BucketTotal) error {
-		if svc, ok := fresh[id]; ok {
-			delete(fresh, id)
-			r.seedService(svc, groupHistory(rows), end)
+	if !r.started {
+		if err := r.loadModels(ctx); err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		r.modelsSavedAt = time.Now()
+	}
+	// Services with saved models learn only what came after them; the
+	// others learn seedSpan of history.
+	resumed, learnedFrom := map[uint]models.Service{}, end
+	for id, svc := range fresh {
+		if saved := r.restorable(svc, end); saved != nil {
+			resumed[id] = svc
+			delete(fresh, id)
+			learnedFrom = minTime(learnedFrom, models.BucketOf(time.Unix(saved[models.ScopeGlobal].learned, 0)))
+		}
+	}
+	if len(resumed) > 0 {
+		err := r.History.HistoryOf(ctx, learnedFrom, freshIDs(resumed, len(services)), func(id uint, rows []models.BucketTotal) error {
+			if svc, ok := resumed[id]; ok {
+				delete(resumed, id)
+				r.resume(svc, r.saved[id], groupHistory(rows), end)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, svc := range resumed { // nothing reported since their models were saved
+		r.resume(svc, r.saved[svc.ID], nil, end)
+	}
+	r.saved = nil
+	if len(fresh) > 0 {
+		err := r.History.HistoryOf(ctx, end.Add(-seedSpan), freshIDs(fresh, len(services)), func(id uint, rows []models.BucketTotal) error {
+			if svc, ok := fresh[id]; ok {
+				delete(fresh, id)
+				r.seedService(svc, groupHistory(rows), end)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	for _, svc := range fresh { // services without history since seedSpan
 		r.seedService(svc, nil, end)

@@ -48,8 +48,8 @@ func TestHistoryOf(t *testing.T) {
 		return got
 	}
 	want := map[uint][]models.BucketTotal{
-		a.ID: {{a.ID, b1, "KR", 1}, {a.ID, b1, "US", 5}, {a.ID, b2, "ZZ", 4}},
-		c.ID: {{c.ID, b2, "DE", 7}},
+		a.ID: {{ServiceID: a.ID, Bucket: b1, Region: "KR", Count: 1}, {ServiceID: a.ID, Bucket: b1, Region: "US", Count: 5}, {ServiceID: a.ID, Bucket: b2, Region: "ZZ", Count: 4}},
+		c.ID: {{ServiceID: c.ID, Bucket: b2, Region: "DE", Count: 7}},
 	}
 	if got := collect(nil); !reflect.DeepEqual(got, want) {
 		t.Errorf("every service: %v, want %v", got, want)
