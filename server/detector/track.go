@@ -21,6 +21,8 @@ type tracked struct {
 	bandsAt  int64          // the bucket the bands were computed in
 	unsaved  map[string]pendingSave
 	savedAt  map[string]time.Time
+	shown    []models.Bucket // the chart series last published (shared with readers: never written)
+	scratch  []models.Bucket // where the next chart series is built
 }
 
 // pendingSave is an incident change not yet persisted: the incident and the
