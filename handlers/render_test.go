@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -222,5 +223,27 @@ func TestEncodingNegotiation(t *testing.T) {
 		if got := rec.Header().Get("Content-Encoding"); got != want {
 			t.Errorf("Accept-Encoding %q: Content-Encoding %q, want %q", ae, got, want)
 		}
+	}
+}
+
+// BenchmarkReadPaths serves each cached read path through the whole engine
+// from the render cache (as a browser asks: gzip, br), for profiles of the
+// per-request cost; scripts/bench-read measures them over HTTP against the
+// ceiling.
+func BenchmarkReadPaths(b *testing.B) {
+	for _, path := range []string{"/s/sora", "/embed/sora", "/api/v1/services/sora", "/badge/sora.svg", "/api/v1/services"} {
+		b.Run(strings.ReplaceAll(path[1:], "/", "_"), func(b *testing.B) {
+			_, r := pgServer(b)
+			req := httptest.NewRequest("GET", path, nil)
+			req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				w := &pgDiscard{h: http.Header{}}
+				for pb.Next() {
+					clear(w.h)
+					r.ServeHTTP(w, req)
+				}
+			})
+		})
 	}
 }
