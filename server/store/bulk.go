@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 
+	"gorm.io/gorm/clause"
+
 	"github.com/outcry/outcry/models"
 )
 
@@ -15,6 +17,9 @@ import (
 // of being read back from disk for every row, and no fsync per commit (a
 // seed that fails is run again on a fresh file).
 func (s *Store) BulkMode(ctx context.Context) error {
+	if s.dialect != SQLite {
+		return nil
+	}
 	if err := s.w.WithContext(ctx).Exec("PRAGMA cache_size = -1048576").Error; err != nil {
 		return translate(err, "bulk mode")
 	}
@@ -35,8 +40,13 @@ func (s *Store) InsertServices(ctx context.Context, list []models.Service) error
 const rollupsPerInsert = 1000
 
 // InsertRollupsBulk stores rollups in one transaction, rollupsPerInsert rows
-// per statement; rows already there are left alone.
+// per statement; rows already there are left alone. On SQLite it binds
+// the statements itself (GORM's batch builder costs more than SQLite).
 func (s *Store) InsertRollupsBulk(ctx context.Context, rows []models.Rollup) error {
+	if s.dialect != SQLite {
+		err := s.w.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, rollupsPerInsert).Error
+		return translate(err, "rollups")
+	}
 	db, err := s.w.DB()
 	if err != nil {
 		return translate(err, "rollups")

@@ -37,10 +37,6 @@ func (s *Store) HistoryOf(ctx context.Context, since time.Time, ids []uint, fn f
 }
 
 func (s *Store) historyOf(ctx context.Context, from int64, ids []uint, fn func(uint, []models.BucketTotal) error) error {
-	db, err := s.r.DB()
-	if err != nil {
-		return translate(err, "history")
-	}
 	q := `SELECT r.service_id, r.bucket, r.region, SUM(r.count) FROM services s
 		JOIN rollups r ON r.service_id = s.id AND r.bucket >= ?`
 	args := []any{from}
@@ -51,7 +47,7 @@ func (s *Store) historyOf(ctx context.Context, from int64, ids []uint, fn func(u
 		}
 	}
 	q += ` GROUP BY r.service_id, r.bucket, r.region ORDER BY r.service_id, r.bucket, r.region`
-	rows, err := db.QueryContext(ctx, q, args...)
+	rows, err := s.r.WithContext(ctx).Raw(q, args...).Rows()
 	if err != nil {
 		return translate(err, "history")
 	}

@@ -32,11 +32,7 @@ func (s *Store) SaveModelStates(ctx context.Context, list []models.ModelState) e
 // ModelStates streams every saved model to fn (its State is valid only
 // during the call).
 func (s *Store) ModelStates(ctx context.Context, fn func(models.ModelState) error) error {
-	db, err := s.r.DB()
-	if err != nil {
-		return translate(err, "model states")
-	}
-	rows, err := db.QueryContext(ctx, `SELECT service_id, scope, learned_until, state FROM model_states`)
+	rows, err := s.r.WithContext(ctx).Raw(`SELECT service_id, scope, learned_until, state FROM model_states`).Rows()
 	if err != nil {
 		return translate(err, "model states")
 	}
