@@ -3,6 +3,7 @@ package handlers
 import (
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -57,18 +58,34 @@ var embedLangs = map[string]embedWords{
 		Reports: "15 分钟内 %s 份报告", Report: "报告问题"},
 }
 
-// embedLang picks ?lang=, else the first language of Accept-Language we
-// speak, else English.
-func embedLang(c *gin.Context) string {
-	for _, tag := range append([]string{c.Query("lang")}, strings.Split(c.GetHeader("Accept-Language"), ",")...) {
-		tag = strings.ToLower(strings.TrimSpace(tag))
-		if len(tag) >= 2 {
-			if _, ok := embedLangs[tag[:2]]; ok {
-				return tag[:2]
-			}
+// embedLang picks lang (the ?lang= parameter), else the first language of
+// Accept-Language we speak, else English.
+func embedLang(lang, accept string) string {
+	if l, ok := spokenLang(lang); ok {
+		return l
+	}
+	for accept != "" {
+		var tag string
+		tag, accept, _ = strings.Cut(accept, ",")
+		if l, ok := spokenLang(tag); ok {
+			return l
 		}
 	}
 	return "en"
+}
+
+// spokenLang is the embed language of a language tag ("ko-KR;q=0.8" → ko).
+func spokenLang(tag string) (string, bool) {
+	tag = strings.TrimSpace(tag)
+	if len(tag) < 2 {
+		return "", false
+	}
+	for l := range embedLangs {
+		if strings.EqualFold(tag[:2], l) {
+			return l, true
+		}
+	}
+	return "", false
 }
 
 type embedPage struct {
@@ -92,8 +109,12 @@ func (p *pages) embed(c *gin.Context) {
 		p.notFound(c)
 		return
 	}
-	lang := embedLang(c)
-	theme := c.Query("theme")
+	var q url.Values // parsed only when there is a query: most embeds have none
+	if c.Request.URL.RawQuery != "" {
+		q = c.Request.URL.Query()
+	}
+	lang := embedLang(q.Get("lang"), c.Request.Header.Get("Accept-Language"))
+	theme := q.Get("theme")
 	if theme != "light" && theme != "dark" {
 		theme = "auto"
 	}
