@@ -166,3 +166,34 @@ func TestFailedChangeChangesNothing(t *testing.T) {
 		t.Errorf("after refused changes: %+v, %d services", got, len(cat.Services()))
 	}
 }
+
+// TestReload: another replica's changes (made in the store behind this
+// catalogue's back) are seen after Reload: added, changed and removed.
+func TestReload(t *testing.T) {
+	ctx := context.Background()
+	st := &memStore{byID: map[uint]models.Service{}, slugs: map[string]bool{}}
+	for _, slug := range []string{"a", "b", "c"} {
+		s := models.Service{Slug: slug, Name: slug, Problems: []string{"x"}}
+		_ = st.CreateService(ctx, &s)
+	}
+	cat, _ := catalog.New(ctx, st)
+	b, _ := cat.Lookup("b")
+	b.Name = "B2"
+	_ = st.UpdateService(ctx, &b)
+	_ = st.DeleteService(ctx, "c")
+	d := models.Service{Slug: "d", Name: "d", Problems: []string{"x"}}
+	_ = st.CreateService(ctx, &d)
+	if err := cat.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var slugs []string
+	for _, s := range cat.Services() {
+		slugs = append(slugs, s.Slug+"="+s.Name)
+	}
+	if !reflect.DeepEqual(slugs, []string{"a=a", "b=B2", "d=d"}) {
+		t.Errorf("after Reload: %v", slugs)
+	}
+	if _, ok := cat.Lookup("c"); ok {
+		t.Error("a service deleted elsewhere is still found")
+	}
+}
