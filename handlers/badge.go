@@ -44,16 +44,23 @@ func (p *pages) badge(c *gin.Context) {
 		_, _ = c.Writer.Write(p.unknown)
 		return
 	}
-	spec := renderSpec{status: http.StatusOK, ctype: svgType, cc: badgeCC, vary: varyEnc}
-	if isJSON {
-		spec.ctype = jsonType
-	}
 	key := renderKey{kind: kindBadge, slug: st.Service.Slug, variant: "svg"}
 	if isJSON {
 		key.variant = "json"
 	}
+	if !p.h.serveFresh(c, key, st.Version) {
+		p.renderBadge(c, key, st, isSVG)
+	}
+}
+
+// renderBadge renders and answers a badge (a render cache miss).
+func (p *pages) renderBadge(c *gin.Context, key renderKey, st models.ServiceStatus, isSVG bool) {
+	spec := renderSpec{status: http.StatusOK, ctype: svgType, cc: badgeCC, vary: varyEnc}
+	if !isSVG {
+		spec.ctype = jsonType
+	}
 	r, _ := p.h.render.get(key, st.Version, spec, func(buf *bytes.Buffer) error {
-		buf.Write(renderBadge(st, isSVG))
+		buf.Write(badgeBody(st, isSVG))
 		return nil
 	})
 	serveRendered(c, r, p.h.renderMetrics, kindBadge)
@@ -67,8 +74,8 @@ type shieldsEndpoint struct {
 	Color         string `json:"color"`
 }
 
-// renderBadge is a service's badge: the SVG, or shields.io's endpoint JSON.
-func renderBadge(st models.ServiceStatus, svg bool) []byte {
+// badgeBody is a service's badge: the SVG, or shields.io's endpoint JSON.
+func badgeBody(st models.ServiceStatus, svg bool) []byte {
 	info := levelInfos[levelOf(st.Level)]
 	if svg {
 		return badgeSVG(st.Service.Name, info.Badge, info.Color)

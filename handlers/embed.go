@@ -119,6 +119,13 @@ func (p *pages) embed(c *gin.Context) {
 		theme = "auto"
 	}
 	key := renderKey{kind: kindEmbed, slug: st.Service.Slug, variant: embedVariants[lang][theme]}
+	if !p.h.serveFresh(c, key, st.Version) {
+		p.renderEmbed(c, key, st, lang, theme)
+	}
+}
+
+// renderEmbed renders and answers an embed (a render cache miss).
+func (p *pages) renderEmbed(c *gin.Context, key renderKey, st models.ServiceStatus, lang, theme string) {
 	p.cachedHTML(c, key, st.Version, varyEncLng, "embed.html", func() any {
 		w := embedLangs[lang]
 		v := serviceViewOf(st)

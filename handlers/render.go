@@ -123,6 +123,9 @@ type renderSpec struct {
 // get returns the resource of key rendered from inputs, rendering it (once,
 // however many ask at the same moment) when the cached one is missing or
 // was rendered from other inputs. render writes the identity body into buf.
+// Handlers call serveFresh first and build their render closures only on a
+// miss, in a function of their own: a closure that captures the service's
+// status makes Go copy it to the heap in the function that builds it.
 func (rc *renderCache) get(key renderKey, inputs uint64, spec renderSpec, render func(buf *bytes.Buffer) error) (*rendered, error) {
 	if r, ok := rc.c.GetIfPresent(key); ok && r.inputs == inputs {
 		rc.metrics.hit(key.kind)
@@ -150,6 +153,15 @@ func (rc *renderCache) get(key renderKey, inputs uint64, spec renderSpec, render
 		return nil, err
 	}
 	return v.(*rendered), nil
+}
+
+// fresh is the cached resource of key if it was rendered from inputs.
+func (rc *renderCache) fresh(key renderKey, inputs uint64) (*rendered, bool) {
+	if r, ok := rc.c.GetIfPresent(key); ok && r.inputs == inputs {
+		rc.metrics.hit(key.kind)
+		return r, true
+	}
+	return nil, false
 }
 
 // newRendered prepares every encoding of body with its headers. The ETag is

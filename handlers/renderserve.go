@@ -46,6 +46,16 @@ func serveRendered(c *gin.Context, r *rendered, metrics *RenderMetrics, kind ren
 	}
 }
 
+// serveFresh answers from the render cache when the resource of key was
+// rendered from inputs, and reports whether it did.
+func (h *Handler) serveFresh(c *gin.Context, key renderKey, inputs uint64) bool {
+	r, ok := h.render.fresh(key, inputs)
+	if ok {
+		serveRendered(c, r, h.renderMetrics, key.kind)
+	}
+	return ok
+}
+
 // RenderMetrics count how the render cache answers, by kind of resource.
 type RenderMetrics struct {
 	hits, misses, notMod [nKinds]prometheus.Counter

@@ -79,13 +79,19 @@ func (p *pages) service(c *gin.Context) {
 		return
 	}
 	key := renderKey{kind: kindPage, slug: st.Service.Slug}
-	thanked := c.Query("thanks") != ""
-	if thanked {
+	if c.Request.URL.RawQuery != "" && c.Query("thanks") != "" {
 		key.variant = "thanks"
 	}
+	if !p.h.serveFresh(c, key, pageInputs(st)) {
+		p.renderService(c, key, st)
+	}
+}
+
+// renderService renders and answers a service page (a render cache miss).
+func (p *pages) renderService(c *gin.Context, key renderKey, st models.ServiceStatus) {
 	p.cachedHTML(c, key, pageInputs(st), varyEnc, "service.html", func() any {
 		sp := p.servicePage(c, st)
-		if thanked {
+		if key.variant == "thanks" {
 			sp.Notice = thanks(st.Reports15m)
 		}
 		return sp
@@ -99,9 +105,15 @@ func (p *pages) live(c *gin.Context) {
 		p.notFound(c)
 		return
 	}
-	p.cachedHTML(c, renderKey{kind: kindLive, slug: st.Service.Slug}, pageInputs(st), varyEnc, "live", func() any {
-		return p.servicePage(c, st)
-	})
+	key := renderKey{kind: kindLive, slug: st.Service.Slug}
+	if !p.h.serveFresh(c, key, pageInputs(st)) {
+		p.renderLive(c, key, st)
+	}
+}
+
+// renderLive renders and answers a page's live part (a cache miss).
+func (p *pages) renderLive(c *gin.Context, key renderKey, st models.ServiceStatus) {
+	p.cachedHTML(c, key, pageInputs(st), varyEnc, "live", func() any { return p.servicePage(c, st) })
 }
 
 var svgType = []string{"image/svg+xml"}
@@ -113,8 +125,16 @@ func (p *pages) chart(c *gin.Context) {
 		p.notFound(c)
 		return
 	}
+	key := renderKey{kind: kindChart, slug: st.Service.Slug}
+	if !p.h.serveFresh(c, key, st.Version) {
+		p.renderChart(c, key, st)
+	}
+}
+
+// renderChart renders and answers a chart (a cache miss).
+func (p *pages) renderChart(c *gin.Context, key renderKey, st models.ServiceStatus) {
 	spec := renderSpec{status: http.StatusOK, ctype: svgType, cc: snapshotCC, vary: varyEnc}
-	r, _ := p.h.render.get(renderKey{kind: kindChart, slug: st.Service.Slug}, st.Version, spec, func(buf *bytes.Buffer) error {
+	r, _ := p.h.render.get(key, st.Version, spec, func(buf *bytes.Buffer) error {
 		buf.WriteString(string(chartSVG(st.Service.Name, st.Series)))
 		return nil
 	})

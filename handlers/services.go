@@ -80,7 +80,15 @@ func (h *Handler) getService(c *gin.Context) {
 	if !ok {
 		return
 	}
-	h.cachedJSON(c, renderKey{kind: kindStatus, slug: st.Service.Slug}, pageInputs(st), func() any { return detailOf(st) })
+	key := renderKey{kind: kindStatus, slug: st.Service.Slug}
+	if !h.serveFresh(c, key, pageInputs(st)) {
+		h.renderStatus(c, key, st)
+	}
+}
+
+// renderStatus renders and answers a service's status (a cache miss).
+func (h *Handler) renderStatus(c *gin.Context, key renderKey, st models.ServiceStatus) {
+	h.cachedJSON(c, key, pageInputs(st), func() any { return detailOf(st) })
 }
 
 func (h *Handler) timeseries(c *gin.Context) {
