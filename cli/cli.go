@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/outcry/outcry/server"
 )
@@ -22,6 +23,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 			return runSimulate(ctx, args[1:], stdout, stderr)
 		case "migrate":
 			return runMigrate(ctx, args[1:], stdout, stderr)
+		case "seed":
+			return runSeed(ctx, args[1:], time.Now, stdout, stderr)
 		case "serve":
 			args = args[1:]
 		case "-h", "--help", "help":
@@ -44,4 +47,6 @@ const usage = `usage:
   outcry detect --interval 5m < in.csv      replay the detector: timestamp,value -> timestamp,value,anomaly_score,alert
   outcry simulate --service chatgpt --outage  send a burst of reports to a running instance
   outcry migrate --from outcry.db --to postgres://user:pass@host:5432/outcry
-                                            copy a SQLite deployment into PostgreSQL (idempotent, resumable)`
+                                            copy a SQLite deployment into PostgreSQL (idempotent, resumable)
+  outcry seed --services N --days D --db PATH   load tests: fill an empty database with N synthetic
+                                            services and D days of 15-minute rollups`

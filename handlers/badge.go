@@ -1,13 +1,11 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -21,60 +19,10 @@ import (
 // snapshot version and then written from cache: no template, no formatting,
 // no header building per request.
 
-// badgeOut is one rendered badge with its prepared headers.
-type badgeOut struct {
-	version uint64
-	body    []byte
-	ctype   []string
-	etag    []string
-}
+var jsonType = []string{"application/json"}
 
-// badgeSlot holds the latest rendering of one badge URL.
-type badgeSlot struct{ cur atomic.Pointer[badgeOut] }
-
-// badgeCache maps "slug.svg" / "slug.json" to its slot. The map is replaced
-// (copy on write) only when a service's first badge is asked for, so a read
-// is one atomic load and one map lookup, without locks.
-type badgeCache struct {
-	mu      sync.Mutex
-	slots   atomic.Pointer[map[string]*badgeSlot]
-	unknown *badgeOut
-}
-
-var (
-	badgeCacheControl = []string{"public, max-age=30"}
-	svgType           = []string{"image/svg+xml"}
-	jsonType          = []string{"application/json"}
-)
-
-func (bc *badgeCache) init() error {
-	bc.slots.Store(&map[string]*badgeSlot{})
-	bc.unknown = &badgeOut{body: badgeSVG("status", "unknown service", "#9f9f9f"), ctype: svgType}
-	return nil
-}
-
-// slot returns the slot of file, making it if need be.
-func (bc *badgeCache) slot(file string) *badgeSlot {
-	if s, ok := (*bc.slots.Load())[file]; ok {
-		return s
-	}
-	bc.mu.Lock()
-	defer bc.mu.Unlock()
-	old := *bc.slots.Load()
-	if s, ok := old[file]; ok {
-		return s
-	}
-	m := make(map[string]*badgeSlot, len(old)+1)
-	for k, v := range old {
-		m[k] = v
-	}
-	s := &badgeSlot{}
-	m[strings.Clone(file)] = s
-	bc.slots.Store(&m)
-	return s
-}
-
-// badge answers /badge/{slug}.svg and /badge/{slug}.json.
+// badge answers /badge/{slug}.svg and /badge/{slug}.json from the render
+// cache: each is rendered once per snapshot version of its service.
 func (p *pages) badge(c *gin.Context) {
 	file := c.Param("file")
 	slug, isSVG := strings.CutSuffix(file, ".svg")
@@ -83,7 +31,6 @@ func (p *pages) badge(c *gin.Context) {
 		slug, isJSON = strings.CutSuffix(file, ".json")
 	}
 	hd := c.Writer.Header()
-	hd["Cache-Control"] = badgeCacheControl
 	hd["X-Content-Type-Options"] = nosniff
 	if isJSON {
 		// Browsers may read the JSON from any site; an <img> needs no CORS.
@@ -91,26 +38,32 @@ func (p *pages) badge(c *gin.Context) {
 	}
 	st, ok := p.lookup(slug)
 	if !ok || !(isSVG || isJSON) {
-		u := p.badges.unknown
-		hd["Content-Type"] = u.ctype
+		hd["Cache-Control"] = badgeCC
+		hd["Content-Type"] = svgType
 		c.Writer.WriteHeader(http.StatusNotFound)
-		_, _ = c.Writer.Write(u.body)
+		_, _ = c.Writer.Write(p.unknown)
 		return
 	}
-	slot := p.badges.slot(file)
-	out := slot.cur.Load()
-	if out == nil || out.version != st.Version {
-		out = renderBadge(st, isSVG)
-		slot.cur.Store(out)
+	key := renderKey{kind: kindBadge, slug: st.Service.Slug, variant: "svg"}
+	if isJSON {
+		key.variant = "json"
 	}
-	hd["Etag"] = out.etag
-	if inm := c.Request.Header["If-None-Match"]; inm != nil && etagMatch(inm, out.etag[0]) {
-		c.Writer.WriteHeader(http.StatusNotModified)
-		return
+	if !p.h.serveFresh(c, key, st.Version) {
+		p.renderBadge(c, key, st, isSVG)
 	}
-	hd["Content-Type"] = out.ctype
-	c.Writer.WriteHeader(http.StatusOK)
-	_, _ = c.Writer.Write(out.body)
+}
+
+// renderBadge renders and answers a badge (a render cache miss).
+func (p *pages) renderBadge(c *gin.Context, key renderKey, st models.ServiceStatus, isSVG bool) {
+	spec := renderSpec{status: http.StatusOK, ctype: svgType, cc: badgeCC, vary: varyEnc}
+	if !isSVG {
+		spec.ctype = jsonType
+	}
+	r, _ := p.h.render.get(key, st.Version, spec, func(buf *bytes.Buffer) error {
+		buf.Write(badgeBody(st, isSVG))
+		return nil
+	})
+	serveRendered(c, r, p.h.renderMetrics, kindBadge)
 }
 
 // shieldsEndpoint is shields.io's endpoint badge schema.
@@ -121,17 +74,14 @@ type shieldsEndpoint struct {
 	Color         string `json:"color"`
 }
 
-func renderBadge(st models.ServiceStatus, svg bool) *badgeOut {
+// badgeBody is a service's badge: the SVG, or shields.io's endpoint JSON.
+func badgeBody(st models.ServiceStatus, svg bool) []byte {
 	info := levelInfos[levelOf(st.Level)]
-	v := strconv.FormatUint(st.Version, 36)
 	if svg {
-		return &badgeOut{
-			version: st.Version, body: badgeSVG(st.Service.Name, info.Badge, info.Color),
-			ctype: svgType, etag: []string{`"b` + v + `"`},
-		}
+		return badgeSVG(st.Service.Name, info.Badge, info.Color)
 	}
 	body, _ := json.Marshal(shieldsEndpoint{SchemaVersion: 1, Label: st.Service.Name, Message: info.Badge, Color: info.Shields})
-	return &badgeOut{version: st.Version, body: body, ctype: jsonType, etag: []string{`"j` + v + `"`}}
+	return body
 }
 
 // verdana11 holds the advance widths of Verdana at 11 px for ' ' … '~', in

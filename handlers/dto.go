@@ -11,6 +11,16 @@ type List[T any] struct {
 	Items []T `json:"items"`
 }
 
+// ServicePage is one page of the catalogue.
+type ServicePage struct {
+	Items []ServiceSummary `json:"items"` // by slug
+	Next  *string          `json:"next"`  // the next page's URL; null on the last page
+	// The services with problems now (worst first, at most 20) and how many
+	// there are; only on the first page (no cursor).
+	Problems      *[]ServiceSummary `json:"problems,omitempty"`
+	ProblemsTotal *int              `json:"problems_total,omitempty"`
+}
+
 // ServiceSummary is a service as lists show it.
 type ServiceSummary struct {
 	Slug       string       `json:"slug"`

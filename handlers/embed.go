@@ -3,6 +3,7 @@ package handlers
 import (
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -57,18 +58,34 @@ var embedLangs = map[string]embedWords{
 		Reports: "15 分钟内 %s 份报告", Report: "报告问题"},
 }
 
-// embedLang picks ?lang=, else the first language of Accept-Language we
-// speak, else English.
-func embedLang(c *gin.Context) string {
-	for _, tag := range append([]string{c.Query("lang")}, strings.Split(c.GetHeader("Accept-Language"), ",")...) {
-		tag = strings.ToLower(strings.TrimSpace(tag))
-		if len(tag) >= 2 {
-			if _, ok := embedLangs[tag[:2]]; ok {
-				return tag[:2]
-			}
+// embedLang picks lang (the ?lang= parameter), else the first language of
+// Accept-Language we speak, else English.
+func embedLang(lang, accept string) string {
+	if l, ok := spokenLang(lang); ok {
+		return l
+	}
+	for accept != "" {
+		var tag string
+		tag, accept, _ = strings.Cut(accept, ",")
+		if l, ok := spokenLang(tag); ok {
+			return l
 		}
 	}
 	return "en"
+}
+
+// spokenLang is the embed language of a language tag ("ko-KR;q=0.8" → ko).
+func spokenLang(tag string) (string, bool) {
+	tag = strings.TrimSpace(tag)
+	if len(tag) < 2 {
+		return "", false
+	}
+	for l := range embedLangs {
+		if strings.EqualFold(tag[:2], l) {
+			return l, true
+		}
+	}
+	return "", false
 }
 
 type embedPage struct {
@@ -84,23 +101,51 @@ type embedPage struct {
 }
 
 // embed is the iframe widget: status dot, words, sparkline and a link to the
-// service page. It refreshes itself every minute without script.
+// service page. It refreshes itself every minute without script. Each
+// language and theme is rendered once per snapshot version of the service.
 func (p *pages) embed(c *gin.Context) {
 	st, ok := p.lookup(c.Param("slug"))
 	if !ok {
 		p.notFound(c)
 		return
 	}
-	lang := embedLang(c)
-	w := embedLangs[lang]
-	v := serviceViewOf(st)
-	theme := c.Query("theme")
+	var q url.Values // parsed only when there is a query: most embeds have none
+	if c.Request.URL.RawQuery != "" {
+		q = c.Request.URL.Query()
+	}
+	lang := embedLang(q.Get("lang"), c.Request.Header.Get("Accept-Language"))
+	theme := q.Get("theme")
 	if theme != "light" && theme != "dark" {
 		theme = "auto"
 	}
-	p.render(c, http.StatusOK, "embed.html", embedPage{
-		Lang: lang, Theme: theme, Name: v.Name, Level: v.Level, Status: w.Levels[v.Level],
-		Count: strings.Replace(w.Reports, "%s", thousands(v.Reports15m), 1), Report: w.Report,
-		Spark: v.Spark, PageURL: v.URL,
+	key := renderKey{kind: kindEmbed, slug: st.Service.Slug, variant: embedVariants[lang][theme]}
+	if !p.h.serveFresh(c, key, st.Version) {
+		p.renderEmbed(c, key, st, lang, theme)
+	}
+}
+
+// renderEmbed renders and answers an embed (a render cache miss).
+func (p *pages) renderEmbed(c *gin.Context, key renderKey, st models.ServiceStatus, lang, theme string) {
+	p.cachedHTML(c, key, st.Version, varyEncLng, "embed.html", func() any {
+		w := embedLangs[lang]
+		v := serviceViewOf(st)
+		return embedPage{
+			Lang: lang, Theme: theme, Name: v.Name, Level: v.Level, Status: w.Levels[v.Level],
+			Count: strings.Replace(w.Reports, "%s", thousands(v.Reports15m), 1), Report: w.Report,
+			Spark: v.Spark, PageURL: v.URL,
+		}
 	})
 }
+
+// embedVariants are the embed's cache variants, made once: language → theme
+// → "lang/theme" (so a request builds no key string).
+var embedVariants = func() map[string]map[string]string {
+	m := map[string]map[string]string{}
+	for lang := range embedLangs {
+		m[lang] = map[string]string{}
+		for _, theme := range []string{"light", "dark", "auto"} {
+			m[lang][theme] = lang + "/" + theme
+		}
+	}
+	return m
+}()

@@ -29,7 +29,9 @@ type Limiter interface {
 // StatusReader is the in-memory status snapshot the read paths serve from.
 type StatusReader interface {
 	Status(slug string) (models.ServiceStatus, bool)
-	All() []models.ServiceStatus
+	All() []models.ServiceStatus // worst level first, then most reports, then slug
+	// Published is the current snapshot's sequence number and time.
+	Published() (seq uint64, at time.Time)
 }
 
 // Catalog is the set of services: lookups are in memory, changes go to the
@@ -69,7 +71,9 @@ type Deps struct {
 	AdminToken     string
 	Ready          []Checker
 	Metrics        *Metrics
-	MetricsHandler http.Handler // serves /metrics
+	RenderMetrics  *RenderMetrics // nil: NewRenderMetrics(nil), counted nowhere
+	PublicURL      string         // OUTCRY_PUBLIC_URL: where people reach us, for the embed snippets
+	MetricsHandler http.Handler   // serves /metrics
 	Log            *slog.Logger
 	// AccessLog receives one line per request (nil: none); AccessErrorsOnly
 	// limits it to statuses of 400 and above.
@@ -81,9 +85,12 @@ type Deps struct {
 // Handler serves every route; see Routes.
 type Handler struct {
 	Deps
-	log     *slog.Logger
-	limited limitedLines // the access log's 429 throttle
-	ready   readiness
+	log           *slog.Logger
+	limited       limitedLines // the access log's 429 throttle
+	ready         readiness
+	render        *renderCache
+	catalog       catalogIndexer
+	renderMetrics *RenderMetrics
 }
 
 // New builds the handler set.
@@ -97,5 +104,8 @@ func New(d Deps) *Handler {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Handler{Deps: d, log: d.Log}
+	if d.RenderMetrics == nil {
+		d.RenderMetrics = NewRenderMetrics(nil)
+	}
+	return &Handler{Deps: d, log: d.Log, render: newRenderCache(d.RenderMetrics), renderMetrics: d.RenderMetrics}
 }

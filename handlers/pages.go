@@ -2,13 +2,10 @@ package handlers
 
 import (
 	"bytes"
-	"hash/fnv"
 	"html/template"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -17,15 +14,16 @@ import (
 )
 
 // pages serves what the public sees: the directory, service pages, the
-// embeddable widget and badges. Everything is read from the status snapshot;
-// the only database read is a service's incident list, cached briefly.
+// embeddable widget and badges. Everything is read from the status snapshot
+// and rendered once per version of what it shows (render.go); the only
+// database read is a service's incident list, cached briefly.
 type pages struct {
 	h         *Handler
 	tmpl      *template.Template
 	assets    *static.Assets
 	incidents incidentCache
-	badges    badgeCache
-	bufs      sync.Pool // of *bytes.Buffer
+	unknown   []byte    // the badge of a service we do not know
+	bufs      sync.Pool // of *bytes.Buffer, for pages not cached (errors, form answers)
 }
 
 // publicPages registers the public pages, widget and badges.
@@ -41,13 +39,15 @@ func (h *Handler) publicPages(r *gin.Engine) {
 	pg.GET("/s/:slug/chart.svg", p.chart)
 	pg.POST("/s/:slug/report", p.reportForm)
 	pg.GET("/static/*file", p.asset)
-	r.GET("/embed/:slug", secureHTML(embedCSP, true), p.embed)
 	r.GET("/widget.js", p.widget)
-	// Badges are the hottest read path: embedded in READMEs everywhere and
-	// answered from cache. They skip observe (its request id, log line and
-	// latency histogram cost more than the badge itself) and keep recovery.
+	// The embed and badges are the hottest read paths (embedded in other
+	// sites and READMEs everywhere) and are answered from the render cache,
+	// which counts them (outcry_render_cache_requests_total). They skip
+	// observe: its request id, log line and latency histogram cost more
+	// than the answer itself. They keep recovery.
 	hot := r.Group("")
 	hot.Handlers = gin.HandlersChain{h.recovery()}
+	hot.GET("/embed/:slug", secureHTML(embedCSP, true), p.embed)
 	hot.GET("/badge/:file", p.badge)
 }
 
@@ -60,9 +60,9 @@ func newPages(h *Handler) (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{h: h, tmpl: tmpl, assets: assets}
+	p := &pages{h: h, tmpl: tmpl, assets: assets, unknown: badgeSVG("status", "unknown service", "#9f9f9f")}
 	p.incidents.m = map[uint]cachedIncidents{}
-	return p, p.badges.init()
+	return p, nil
 }
 
 // Security headers, assigned as prepared slices (no per-request building).
@@ -74,7 +74,7 @@ var (
 	frameDeny = []string{"DENY"}
 	anyOrigin = []string{"*"}
 	crossCORP = []string{"cross-origin"}
-	noCache   = []string{"no-cache"}
+	noStore   = []string{"no-store"}
 	htmlType  = []string{"text/html; charset=utf-8"}
 )
 
@@ -101,13 +101,29 @@ func (p *pages) lookup(slug string) (models.ServiceStatus, bool) {
 		return st, true
 	}
 	if svc, ok := p.h.Catalog.Lookup(slug); ok {
-		return models.ServiceStatus{Service: svc, Level: models.LevelOK, UpdatedAt: p.h.Now()}, true
+		return models.ServiceStatus{Service: svc, Level: models.LevelOK, UpdatedAt: svc.UpdatedAt}, true
 	}
 	return models.ServiceStatus{}, false
 }
 
-// render executes a template into a pooled buffer and answers it with an
-// ETag of the bytes, so a page polled every 30 s costs a 304 when unchanged.
+// cachedHTML answers the template name rendered from data() under key, from
+// the render cache while inputs are unchanged.
+func (p *pages) cachedHTML(c *gin.Context, key renderKey, inputs uint64, vary []string, name string, data func() any) {
+	spec := renderSpec{status: http.StatusOK, ctype: htmlType, cc: snapshotCC, vary: vary}
+	r, err := p.h.render.get(key, inputs, spec, func(buf *bytes.Buffer) error {
+		return p.tmpl.ExecuteTemplate(buf, name, data())
+	})
+	if err != nil {
+		p.h.log.Error("rendering a page", "request_id", requestID(c), "template", name, "err", err)
+		c.Header("Content-Type", "text/plain; charset=utf-8")
+		c.String(http.StatusInternalServerError, "internal error")
+		return
+	}
+	serveRendered(c, r, p.h.renderMetrics, key.kind)
+}
+
+// render executes a template into a pooled buffer and answers it, for the
+// pages that are not cached: errors and the answers to the report form.
 func (p *pages) render(c *gin.Context, status int, name string, data any) {
 	buf, _ := p.bufs.Get().(*bytes.Buffer)
 	if buf == nil {
@@ -121,19 +137,13 @@ func (p *pages) render(c *gin.Context, status int, name string, data any) {
 		return
 	}
 	hd := c.Writer.Header()
-	hd["Content-Type"] = htmlType
-	hd["Cache-Control"] = noCache
-	if status == http.StatusOK {
-		h := fnv.New64a()
-		h.Write(buf.Bytes())
-		etag := `"` + strconv.FormatUint(h.Sum64(), 36) + `"`
-		hd["Etag"] = []string{etag}
-		if etagMatch(c.Request.Header["If-None-Match"], etag) {
-			c.Status(http.StatusNotModified)
-			return
-		}
-	}
+	hd["Cache-Control"] = noStore
 	c.Data(status, htmlType[0], buf.Bytes())
+}
+
+// mix folds v into the inputs hash h (boost's hash_combine, 64-bit).
+func mix(h, v uint64) uint64 {
+	return h ^ (v + 0x9e3779b97f4a7c15 + h<<6 + h>>2)
 }
 
 // etagMatch reports whether an If-None-Match header names etag (weakly).
@@ -142,7 +152,9 @@ func etagMatch(inm []string, etag string) bool {
 		if v == etag {
 			return true
 		}
-		for _, t := range strings.Split(v, ",") {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
 			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
 			if t == etag || t == "*" {
 				return true
@@ -164,137 +176,6 @@ func (p *pages) notFound(c *gin.Context) {
 		Heading:  "We don't know that service",
 		Message:  "No service is called “" + c.Param("slug") + "”. Pick one from the list of all services.",
 	})
-}
-
-type directoryPage struct {
-	pageMeta
-	Query    string
-	Services []serviceView
-	Problems int // how many services have problems
-}
-
-// directory lists every service, those with problems first; ?q= filters on
-// the server, and the page's script filters as you type.
-func (p *pages) directory(c *gin.Context) {
-	q := strings.ToLower(strings.TrimSpace(c.Query("q")))
-	all := p.h.Status.All()
-	d := directoryPage{
-		pageMeta: pageMeta{Title: "Outcry · Is it down, or is it just me?", Description: "Live status of popular services, from reports by the people using them."},
-		Query:    c.Query("q"), Services: make([]serviceView, 0, len(all)),
-	}
-	for _, st := range all {
-		v := serviceViewOf(st)
-		if q != "" && !strings.Contains(v.Search, q) {
-			continue
-		}
-		if v.Level != models.LevelOK {
-			d.Problems++
-		}
-		d.Services = append(d.Services, v)
-	}
-	p.render(c, http.StatusOK, "index.html", d)
-}
-
-// servicePage is the data of /s/{slug} and of its live part.
-type servicePage struct {
-	pageMeta
-	serviceView
-	Headline  string     // "problems", "possible" or "none"
-	Since     *time.Time // the open incident's start
-	Chart     template.HTML
-	Problems  []shareView
-	Regions   []shareView
-	Incidents []incidentView
-	NoHistory bool // the incident list could not be read
-	Choices   []choice
-	Notice    notice
-	MaxNote   int
-	Origin    string // scheme://host this page was reached at, for the embed snippets
-	UpdatedAt time.Time
-}
-
-// notice is the report form's message.
-type notice struct {
-	Kind string // "ok", "warn", "error"
-	Text string
-}
-
-func (p *pages) servicePage(c *gin.Context, st models.ServiceStatus) servicePage {
-	v := serviceViewOf(st)
-	sp := servicePage{
-		pageMeta:    pageMeta{Title: "Is " + v.Name + " down? · Outcry", Description: "Live status of " + v.Name + " and problems reported by its users."},
-		serviceView: v, Headline: "none", Chart: chartSVG(v.Name, st.Series),
-		Problems: sharesOf(st.TopProblems, problemLabel), Regions: sharesOf(st.TopRegions, regionName),
-		Choices: choicesOf(st.Service.Problems), MaxNote: models.MaxNoteRunes,
-		Origin: origin(c), UpdatedAt: st.UpdatedAt,
-	}
-	switch v.Level {
-	case models.LevelOutage:
-		sp.Headline = "problems"
-	case models.LevelWarning:
-		sp.Headline = "possible"
-	}
-	if st.Incident != nil && sp.Headline != "none" {
-		sp.Since = &st.Incident.StartedAt
-	}
-	list, err := p.incidents.get(c.Request.Context(), p.h, st)
-	if err != nil {
-		p.h.log.Warn("listing incidents for a page", "request_id", requestID(c), "service", v.Slug, "err", err)
-		sp.NoHistory = true
-	}
-	for _, in := range list {
-		sp.Incidents = append(sp.Incidents, incidentViewOf(in))
-	}
-	return sp
-}
-
-func origin(c *gin.Context) string {
-	scheme := "http"
-	if c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
-	return scheme + "://" + c.Request.Host
-}
-
-func (p *pages) service(c *gin.Context) {
-	st, ok := p.lookup(c.Param("slug"))
-	if !ok {
-		p.notFound(c)
-		return
-	}
-	sp := p.servicePage(c, st)
-	if c.Query("thanks") != "" {
-		sp.Notice = thanks(st.Reports15m)
-	}
-	p.render(c, http.StatusOK, "service.html", sp)
-}
-
-// live is the part of a service page that its script refreshes.
-func (p *pages) live(c *gin.Context) {
-	st, ok := p.lookup(c.Param("slug"))
-	if !ok {
-		p.notFound(c)
-		return
-	}
-	p.render(c, http.StatusOK, "live", p.servicePage(c, st))
-}
-
-// chart is the 24-hour chart on its own, for images and refreshes.
-func (p *pages) chart(c *gin.Context) {
-	st, ok := p.lookup(c.Param("slug"))
-	if !ok {
-		p.notFound(c)
-		return
-	}
-	hd := c.Writer.Header()
-	hd["Cache-Control"] = []string{"public, max-age=30"}
-	etag := `"c` + strconv.FormatUint(st.Version, 36) + `"`
-	hd["Etag"] = []string{etag}
-	if etagMatch(c.Request.Header["If-None-Match"], etag) {
-		c.Status(http.StatusNotModified)
-		return
-	}
-	c.Data(http.StatusOK, "image/svg+xml", []byte(chartSVG(st.Service.Name, st.Series)))
 }
 
 // asset serves /static/name.HASH.ext: immutable, cached for a year.

@@ -50,7 +50,6 @@ type serviceView struct {
 	Reports15m int
 	Spark      template.HTML
 	URL        string
-	Search     string // lower-case name and slug, for the directory filter
 }
 
 func serviceViewOf(st models.ServiceStatus) serviceView {
@@ -62,7 +61,6 @@ func serviceViewOf(st models.ServiceStatus) serviceView {
 	return serviceView{
 		Slug: st.Service.Slug, Name: st.Service.Name, Level: level, Status: levelInfos[level].Text,
 		Reports15m: st.Reports15m, Spark: sparkline(counts), URL: "/s/" + st.Service.Slug,
-		Search: strings.ToLower(st.Service.Name + " " + st.Service.Slug),
 	}
 }
 
@@ -189,6 +187,7 @@ var pageFuncs = template.FuncMap{
 	"round":  func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
 	"fixed":  func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 	"plural": plural,
+	"sub":    func(a, b int) int { return a - b },
 	"ratio": func(actual, expected float64) string {
 		if expected <= 0 {
 			return ""

@@ -26,7 +26,12 @@ func (h *Handler) Routes(r *gin.Engine) {
 	public.OPTIONS("/services", func(*gin.Context) {})
 	public.OPTIONS("/services/:slug/*rest", func(*gin.Context) {})
 	public.GET("/services", h.listServices)
-	public.GET("/services/:slug", h.getService)
+	// A service's status is the widget's data, polled by every page that
+	// embeds it: answered from the render cache without observe (which
+	// costs more than the answer), like the embed and badges (pages.go).
+	hotAPI := r.Group("/api/v1")
+	hotAPI.Handlers = gin.HandlersChain{h.recovery(), cors}
+	hotAPI.GET("/services/:slug", h.getService)
 	public.GET("/services/:slug/timeseries", h.timeseries)
 	public.GET("/services/:slug/incidents", h.listIncidents)
 	public.POST("/services/:slug/reports", h.postReport)

@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"net/http"
-	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,14 +16,53 @@ import (
 // MaxAdminBody bounds admin request bodies.
 const MaxAdminBody = 16 << 10
 
+// listServices is GET /api/v1/services: one page of the catalogue by slug
+// (?cursor=, ?limit= up to 200, ?q= searching names and slugs) with a link
+// to the next, and on the first page the services with problems now.
+// Each page is rendered once per snapshot.
 func (h *Handler) listServices(c *gin.Context) {
-	all := h.Status.All()
-	items := make([]ServiceSummary, 0, len(all))
-	for _, st := range all {
-		items = append(items, summaryOf(st))
+	lq, err := parseListQuery(c, listDefault, listMax)
+	if err != nil {
+		h.respondError(c, err)
+		return
 	}
-	sort.SliceStable(items, func(i, j int) bool { return items[i].Slug < items[j].Slug })
-	c.JSON(http.StatusOK, List[ServiceSummary]{Items: items})
+	ix := h.catalog.index(h.Status)
+	h.cachedJSON(c, renderKey{kind: kindList, variant: lq.variant()}, ix.seq, func() any {
+		items, next := ix.page(lq)
+		out := ServicePage{Items: make([]ServiceSummary, len(items))}
+		for i, st := range items {
+			out.Items[i] = summaryOf(*st)
+		}
+		if next != "" {
+			link := lq.link("/api/v1/services", next, listDefault)
+			out.Next = &link
+		}
+		if lq.Cursor == "" {
+			problems, total := ix.problemsNow(lq.q, problemsShown)
+			list := make([]ServiceSummary, len(problems))
+			for i, st := range problems {
+				list[i] = summaryOf(*st)
+			}
+			out.Problems, out.ProblemsTotal = &list, &total
+		}
+		return out
+	})
+}
+
+var jsonUTF8 = []string{"application/json; charset=utf-8"}
+
+// cachedJSON answers v() encoded as JSON under key, from the render cache
+// while inputs are unchanged.
+func (h *Handler) cachedJSON(c *gin.Context, key renderKey, inputs uint64, v func() any) {
+	spec := renderSpec{status: http.StatusOK, ctype: jsonUTF8, cc: snapshotCC, vary: varyEnc}
+	r, err := h.render.get(key, inputs, spec, func(buf *bytes.Buffer) error {
+		return json.NewEncoder(buf).Encode(v())
+	})
+	if err != nil {
+		h.respondError(c, err)
+		return
+	}
+	serveRendered(c, r, h.renderMetrics, key.kind)
 }
 
 func (h *Handler) status(c *gin.Context) (models.ServiceStatus, bool) {
@@ -31,10 +73,22 @@ func (h *Handler) status(c *gin.Context) (models.ServiceStatus, bool) {
 	return st, ok
 }
 
+// getService is a service's live status (what the widget shows), rendered
+// once per snapshot of the service.
 func (h *Handler) getService(c *gin.Context) {
-	if st, ok := h.status(c); ok {
-		c.JSON(http.StatusOK, detailOf(st))
+	st, ok := h.status(c)
+	if !ok {
+		return
 	}
+	key := renderKey{kind: kindStatus, slug: st.Service.Slug}
+	if !h.serveFresh(c, key, pageInputs(st)) {
+		h.renderStatus(c, key, st)
+	}
+}
+
+// renderStatus renders and answers a service's status (a cache miss).
+func (h *Handler) renderStatus(c *gin.Context, key renderKey, st models.ServiceStatus) {
+	h.cachedJSON(c, key, pageInputs(st), func() any { return detailOf(st) })
 }
 
 func (h *Handler) timeseries(c *gin.Context) {
@@ -140,15 +194,39 @@ func (h *Handler) deleteService(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-// bindAdmin reads an admin JSON body: 415, 413 and 400 as for reports.
+// bindAdmin reads an admin JSON body: 415, 413 and 400 as for reports, and
+// 422 for a field the body may not have (a typo would otherwise change
+// nothing and answer 200).
 func (h *Handler) bindAdmin(c *gin.Context, v any) bool {
 	if !isJSON(c.GetHeader("Content-Type")) {
 		h.respondError(c, models.Errorf(models.CodeUnsupported, "send JSON with Content-Type: application/json"))
 		return false
 	}
-	if err := readJSON(c, MaxAdminBody, v); err != nil {
+	var raw json.RawMessage
+	if err := readJSON(c, MaxAdminBody, &raw); err != nil {
+		h.respondError(c, err)
+		return false
+	}
+	if err := decodeStrict(raw, v); err != nil {
 		h.respondError(c, err)
 		return false
 	}
 	return true
+}
+
+// decodeStrict decodes one JSON object into v, refusing unknown fields.
+func decodeStrict(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &te):
+		return models.Errorf(models.CodeMalformed, "field %q must be a %s", te.Field, te.Type)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return models.Errorf(models.CodeInvalid, "%s is not a field of this body", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return models.Errorf(models.CodeMalformed, "malformed JSON: %v", err)
 }

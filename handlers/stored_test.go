@@ -46,6 +46,7 @@ func (oneService) Update(context.Context, *models.Service) error { return nil }
 func (oneService) Delete(context.Context, string) error          { return nil }
 func (oneService) Status(string) (models.ServiceStatus, bool)    { return models.ServiceStatus{}, false }
 func (oneService) All() []models.ServiceStatus                   { return nil }
+func (oneService) Published() (uint64, time.Time)                { return 0, time.Time{} }
 func (oneService) Incidents(context.Context, uint, int) ([]models.Incident, error) {
 	return nil, nil
 }

@@ -37,6 +37,7 @@ type roles struct {
 	lastTick prometheus.Gauge
 	first    chan error // the first tick's or status read's outcome, for New
 	once     sync.Once
+	surge    *surgeMetrics // the detector's and the snapshot's series, fed after each tick
 }
 
 func newRoles(a *App, interval time.Duration) *roles {
@@ -65,6 +66,7 @@ func (r *roles) lead(ctx context.Context, term int64) {
 	runner := detector.NewRunner(detector.RunnerDeps{
 		Catalog: a.cat, Counters: a.limits, History: a.store, Incidents: fs, Snapshot: a.snap,
 		Now: a.now, Log: a.log, PublicURL: a.cfg.PublicURL, Interval: r.interval, Notify: a.hooks.Notify,
+		OnTick: r.surge.observe, Models: a.store,
 	})
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -89,8 +91,10 @@ func (r *roles) lead(ctx context.Context, term int64) {
 		if first {
 			r.started(err)
 		}
+		runner.SaveModelsIfDue(ctx)
 		select {
 		case <-ctx.Done():
+			runner.SaveModelsAtExit(ctx)
 			return
 		case <-t.C:
 		}

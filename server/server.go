@@ -118,6 +118,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	a.snap = detector.NewSnapshot()
 	a.holder = holderID()
 	a.roles = newRoles(a, opts.RunnerInterval)
+	a.roles.surge = newSurgeMetrics(a.reg, a.snap, a.now)
 	a.elector = leader.New(leader.Options{
 		Lease: a.store, Holder: a.holder, TTL: cfg.LeaderTTL, Renew: cfg.LeaderRenew, Log: a.log, Metrics: a.reg,
 		Lead: a.roles.lead, Follow: a.roles.follow,
@@ -161,6 +162,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		Writer: a.writer, Limiter: a.limits, Status: a.snap, Catalog: a.cat, Incidents: a.store, Webhooks: a.hooks,
 		Identifier: handlers.NewIdentifier(keys), Region: countryOf,
 		AdminToken: cfg.AdminToken, Ready: ready, Metrics: handlers.NewMetrics(a.reg),
+		RenderMetrics: handlers.NewRenderMetrics(a.reg), PublicURL: cfg.PublicURL,
 		MetricsHandler: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}),
 		Log:            a.log, Now: a.now,
 	})

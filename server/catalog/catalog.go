@@ -23,72 +23,119 @@ type Store interface {
 }
 
 // Catalog keeps every service in memory for the hot paths and writes changes
-// through to the store; lookups see a change as soon as it returns.
+// through to the store; lookups see a change as soon as it returns. A change
+// costs one store write and one map entry, whatever the catalogue's size:
+// the whole catalogue is read only at start.
 type Catalog struct {
 	st     Store
-	mu     sync.Mutex // serialises changes
-	bySlug atomic.Pointer[map[string]models.Service]
+	mu     sync.Mutex // serialises changes and rebuilding the list
+	bySlug sync.Map   // slug → models.Service: lock-free lookups
 	list   atomic.Pointer[[]models.Service]
+	dirty  atomic.Bool // list misses a change
 }
 
 // New loads the catalogue from the store.
 func New(ctx context.Context, st Store) (*Catalog, error) {
 	c := &Catalog{st: st}
-	return c, c.reload(ctx)
+	all, err := st.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range all {
+		c.bySlug.Store(s.Slug, s)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Slug < all[j].Slug })
+	c.list.Store(&all)
+	return c, nil
 }
 
-// Reload re-reads the catalogue from the store: replicas call it when
-// another replica changed the services.
+// Reload re-reads the whole catalogue from the store: replicas call it when
+// another replica changed the services (a change made here needs none).
 func (c *Catalog) Reload(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.reload(ctx)
-}
-
-func (c *Catalog) reload(ctx context.Context) error {
 	all, err := c.st.Services(ctx)
 	if err != nil {
 		return err
 	}
-	m := make(map[string]models.Service, len(all))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keep := make(map[string]bool, len(all))
 	for _, s := range all {
-		m[s.Slug] = s
+		keep[s.Slug] = true
+		c.bySlug.Store(s.Slug, s)
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Slug < all[j].Slug })
-	c.bySlug.Store(&m)
-	c.list.Store(&all)
+	c.bySlug.Range(func(k, _ any) bool {
+		if !keep[k.(string)] {
+			c.bySlug.Delete(k)
+		}
+		return true
+	})
+	c.dirty.Store(true)
 	return nil
 }
 
 // Lookup finds a service by slug, in memory.
 func (c *Catalog) Lookup(slug string) (models.Service, bool) {
-	s, ok := (*c.bySlug.Load())[slug]
-	return s, ok
+	v, ok := c.bySlug.Load(slug)
+	if !ok {
+		return models.Service{}, false
+	}
+	return v.(models.Service), true
 }
 
-// Services lists every service, by slug.
-func (c *Catalog) Services() []models.Service { return *c.list.Load() }
-
-func (c *Catalog) change(ctx context.Context, f func() error) error {
+// Services lists every service, by slug. After changes the list is rebuilt
+// once, by the next caller (the detector, once a tick), not by the change.
+// The slice is shared: callers must not modify it.
+func (c *Catalog) Services() []models.Service {
+	if !c.dirty.Load() {
+		return *c.list.Load()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := f(); err != nil {
-		return err
+	if c.dirty.Load() {
+		var all []models.Service
+		c.bySlug.Range(func(_, v any) bool {
+			all = append(all, v.(models.Service))
+			return true
+		})
+		sort.Slice(all, func(i, j int) bool { return all[i].Slug < all[j].Slug })
+		c.list.Store(&all)
+		c.dirty.Store(false)
 	}
-	return c.reload(ctx)
+	return *c.list.Load()
 }
 
 // Create stores a new service.
 func (c *Catalog) Create(ctx context.Context, s *models.Service) error {
-	return c.change(ctx, func() error { return c.st.CreateService(ctx, s) })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.st.CreateService(ctx, s); err != nil {
+		return err
+	}
+	c.bySlug.Store(s.Slug, *s)
+	c.dirty.Store(true)
+	return nil
 }
 
 // Update saves a changed service.
 func (c *Catalog) Update(ctx context.Context, s *models.Service) error {
-	return c.change(ctx, func() error { return c.st.UpdateService(ctx, s) })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.st.UpdateService(ctx, s); err != nil {
+		return err
+	}
+	c.bySlug.Store(s.Slug, *s)
+	c.dirty.Store(true)
+	return nil
 }
 
 // Delete removes a service and its data.
 func (c *Catalog) Delete(ctx context.Context, slug string) error {
-	return c.change(ctx, func() error { return c.st.DeleteService(ctx, slug) })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.st.DeleteService(ctx, slug); err != nil {
+		return err
+	}
+	c.bySlug.Delete(slug)
+	c.dirty.Store(true)
+	return nil
 }

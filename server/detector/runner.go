@@ -16,6 +16,9 @@ type Catalog interface {
 // HistoryReader reads 15-minute rollups of counted reports.
 type HistoryReader interface {
 	History(ctx context.Context, since time.Time, byRegion bool) ([]models.BucketTotal, error)
+	// HistoryOf streams per-region totals since since, one service at a
+	// time (ids nil: every service); rows are valid only during fn.
+	HistoryOf(ctx context.Context, since time.Time, ids []uint, fn func(serviceID uint, rows []models.BucketTotal) error) error
 }
 
 // IncidentStore persists incident transitions and restores them.
@@ -35,9 +38,11 @@ type RunnerDeps struct {
 	Params    Params // zero: DefaultParams()
 	Now       func() time.Time
 	Log       *slog.Logger
-	Interval  time.Duration // between ticks (default 15 s)
-	PublicURL string        // for status links in webhook payloads
-	Notify    func()        // called after an announced change is committed
+	Interval  time.Duration   // between ticks (default 15 s)
+	PublicURL string          // for status links in webhook payloads
+	Notify    func()          // called after an announced change is committed
+	OnTick    func(TickStats) // called after each published tick (metrics); may be nil
+	Models    ModelStore      // saves and loads learned models; nil: learn from history at every start
 }
 
 // Runner evaluates every service (and its busiest regions) on sliding
@@ -51,6 +56,9 @@ type Runner struct {
 	chart    map[uint]map[int64]int        // completed buckets of the last day, from rollups
 	chartAt  time.Time                     // the bucket boundary chart was loaded after
 	restored map[stateKey]restoredState
+	// saved models loaded at start, by service and scope (savemodels.go)
+	saved         map[uint]map[string]savedModel
+	modelsSavedAt time.Time
 }
 
 // Spans the runner works with.
@@ -89,8 +97,10 @@ func (r *Runner) Run(ctx context.Context) {
 		if err := r.Tick(ctx); err != nil && ctx.Err() == nil {
 			r.Log.Warn("detector tick failed", "err", err)
 		}
+		r.SaveModelsIfDue(ctx)
 		select {
 		case <-ctx.Done():
+			r.SaveModelsAtExit(ctx)
 			return
 		case <-t.C:
 		}
@@ -99,6 +109,7 @@ func (r *Runner) Run(ctx context.Context) {
 
 // Tick evaluates every service once at r.Now() and publishes the snapshot.
 func (r *Runner) Tick(ctx context.Context) error {
+	began := time.Now()
 	now := r.Now().UTC()
 	if !r.started {
 		if err := r.restore(ctx); err != nil {
@@ -134,6 +145,9 @@ func (r *Runner) Tick(ctx context.Context) error {
 		}
 	}
 	r.Snapshot.Publish(list)
+	if r.OnTick != nil {
+		r.OnTick(r.tickStats(began, now, list))
+	}
 	if announced {
 		r.Notify()
 	}

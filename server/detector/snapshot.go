@@ -3,6 +3,7 @@ package detector
 import (
 	"sort"
 	"sync/atomic"
+	"time"
 
 	"github.com/outcry/outcry/models"
 )
@@ -15,6 +16,8 @@ type Snapshot struct {
 }
 
 type snapshotData struct {
+	seq    uint64    // 1 for the first published snapshot, then one more each time
+	at     time.Time // when it was published
 	bySlug map[string]*models.ServiceStatus
 	all    []models.ServiceStatus // sorted: worst level first, then most reports, then slug
 }
@@ -38,6 +41,14 @@ func (s *Snapshot) Status(slug string) (models.ServiceStatus, bool) {
 // All returns every service's status, those with problems first.
 func (s *Snapshot) All() []models.ServiceStatus { return s.cur.Load().all }
 
+// Published is the sequence number of the current snapshot (0 before the
+// first) and when it was published: readers that arrange the whole list
+// (pages of the catalogue) do so once per sequence number.
+func (s *Snapshot) Published() (seq uint64, at time.Time) {
+	d := s.cur.Load()
+	return d.seq, d.at
+}
+
 // Publish replaces the snapshot with list.
 func (s *Snapshot) Publish(list []models.ServiceStatus) {
 	sort.SliceStable(list, func(i, j int) bool {
@@ -50,7 +61,12 @@ func (s *Snapshot) Publish(list []models.ServiceStatus) {
 		}
 		return a.Service.Slug < b.Service.Slug
 	})
-	d := &snapshotData{bySlug: make(map[string]*models.ServiceStatus, len(list)), all: list}
+	prev := s.cur.Load()
+	at := prev.at // the tick's time, which every status carries
+	if len(list) > 0 {
+		at = list[0].UpdatedAt
+	}
+	d := &snapshotData{seq: prev.seq + 1, at: at, bySlug: make(map[string]*models.ServiceStatus, len(list)), all: list}
 	for i := range list {
 		d.bySlug[list[i].Service.Slug] = &list[i]
 	}

@@ -1,10 +1,11 @@
 package detector
 
 import (
+	"encoding/binary"
 	"hash/fnv"
 	"math"
+	"slices"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/outcry/outcry/models"
@@ -31,26 +32,30 @@ func shares(m map[string]int, total, n int) []models.Share {
 	return out
 }
 
-// version fingerprints what a reader shows, for ETags.
+// version fingerprints what a reader shows, for ETags. Numbers are hashed
+// as bytes, rounded as pages show them (no formatting: this runs for every
+// service at every tick).
 func version(st *models.ServiceStatus) uint64 {
 	h := fnv.New64a()
+	var buf [8]byte
+	n := func(v uint64) { binary.LittleEndian.PutUint64(buf[:], v); h.Write(buf[:]) }
 	w := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
 	w(st.Service.Slug)
 	w(st.Service.Name)
 	w(string(st.Level))
-	w(strconv.Itoa(st.Reports15m))
+	n(uint64(st.Reports15m))
 	for _, in := range st.Regional {
-		w(strconv.FormatUint(in.ID, 10))
+		n(in.ID)
 	}
 	if st.Incident != nil {
-		w(strconv.FormatUint(st.Incident.ID, 10))
+		n(st.Incident.ID)
 		w(string(st.Incident.Level))
-		w(strconv.FormatFloat(st.Incident.Peak, 'f', 0, 64))
+		n(uint64(int64(math.Round(st.Incident.Peak))))
 	}
 	for _, b := range st.Series {
-		w(strconv.Itoa(b.Count))
+		n(uint64(b.Count))
 		if b.Baseline != nil {
-			w(strconv.FormatFloat(b.Baseline.Expected, 'f', 1, 64))
+			n(uint64(int64(math.Round(b.Baseline.Expected * 10))))
 		}
 	}
 	return h.Sum64()
@@ -96,27 +101,58 @@ func (r *Runner) status(tr *tracked, now time.Time) models.ServiceStatus {
 	start := end.Add(-chartSpan + models.BucketSize)
 	r.refreshBands(tr, start, now)
 	hist := r.chart[tr.svc.ID]
-	live := make(map[int64]int)
-	for m := now.Truncate(time.Minute).Add(-recentSpan).Unix(); m <= now.Unix(); m += 60 {
-		live[m/bucketSecs*bucketSecs] += r.counts(tr.svc.ID, m).Total
-	}
-	st.Series = make([]models.Bucket, 0, int(chartSpan/models.BucketSize))
-	for i, b := 0, start; !b.After(end); i, b = i+1, b.Add(models.BucketSize) {
-		n := hist[b.Unix()]
-		// Counters are fresher; the rollups survive a restart of the
-		// in-process counters: the larger is the better estimate.
-		n = max(n, live[b.Unix()])
-		bk := models.Bucket{Start: b, Count: n}
-		if i < len(tr.bands) {
-			bk.Baseline = tr.bands[i]
-		}
-		st.Series = append(st.Series, bk)
-	}
+	st.Series = r.chartSeries(tr, hist, start, end, now)
 	st.Version = version(&st)
 	return st
 }
 
 const bucketSecs = int64(models.BucketSize / time.Second)
+
+// chartSeries is the service's last day of buckets. It is built in a
+// scratch slice and published only when it differs from the last one
+// published: most services' charts do not change from one tick to the
+// next, and a new slice for each of 50,000 services every tick was most of
+// a tick's cost (allocation and GC).
+func (r *Runner) chartSeries(tr *tracked, hist map[int64]int, start, end, now time.Time) []models.Bucket {
+	liveFrom := now.Truncate(time.Minute).Add(-recentSpan).Unix()
+	series := tr.scratch[:0]
+	for i, b := 0, start; !b.After(end); i, b = i+1, b.Add(models.BucketSize) {
+		n := hist[b.Unix()]
+		// Counters are fresher; the rollups survive a restart of the
+		// in-process counters: the larger is the better estimate.
+		if bu := b.Unix(); bu+bucketSecs > liveFrom {
+			live := 0
+			for m := max(bu, liveFrom/60*60); m < bu+bucketSecs && m <= now.Unix(); m += 60 {
+				live += r.counts(tr.svc.ID, m).Total
+			}
+			n = max(n, live)
+		}
+		bk := models.Bucket{Start: b, Count: n}
+		if i < len(tr.bands) {
+			bk.Baseline = tr.bands[i]
+		}
+		series = append(series, bk)
+	}
+	tr.scratch = series
+	if !sameSeries(series, tr.shown) {
+		tr.shown = slices.Clone(series)
+	}
+	return tr.shown
+}
+
+// sameSeries reports whether two chart series show the same (bands are
+// shared pointers, replaced when they are recomputed).
+func sameSeries(a, b []models.Bucket) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Count != b[i].Count || a[i].Baseline != b[i].Baseline || !a[i].Start.Equal(b[i].Start) {
+			return false
+		}
+	}
+	return true
+}
 
 // refreshBands recomputes the chart's baseline band once per bucket: what
 // the model expects in each 15-minute bucket of the last day.

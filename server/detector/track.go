@@ -21,6 +21,8 @@ type tracked struct {
 	bandsAt  int64          // the bucket the bands were computed in
 	unsaved  map[string]pendingSave
 	savedAt  map[string]time.Time
+	shown    []models.Bucket // the chart series last published (shared with readers: never written)
+	scratch  []models.Bucket // where the next chart series is built
 }
 
 // pendingSave is an incident change not yet persisted: the incident and the
@@ -90,82 +92,67 @@ func (r *Runner) newSeries(svc models.Service, scope string) *Series {
 }
 
 // seed creates the state of services not yet tracked, teaching their models
-// the rolled-up history (global and busy regions), zeros included.
+// the rolled-up history (global and busy regions), zeros included. History
+// streams one service at a time (loadhistory.go), and only the services
+// being seeded are read: a service created at run time costs its own
+// history, not the catalogue's.
 func (r *Runner) seed(ctx context.Context, services []models.Service, now time.Time) error {
-	var fresh []models.Service
+	fresh := make(map[uint]models.Service)
 	for _, svc := range services {
 		if r.tracked[svc.ID] == nil {
-			fresh = append(fresh, svc)
+			fresh[svc.ID] = svc
 		}
 	}
 	if len(fresh) == 0 {
 		return nil
 	}
 	end := models.BucketOf(now)
-	var rows []models.BucketTotal
-	var err error
-	rows, err = r.History.History(ctx, end.Add(-seedSpan), true)
-	if err != nil {
-		return err
+	if !r.started {
+		if err := r.loadModels(ctx); err != nil {
+			return err
+		}
+		r.modelsSavedAt = time.Now()
 	}
-	type hist struct {
-		first   int64
-		global  map[int64]float64
-		regions map[string]map[int64]float64
+	// Services with saved models learn only what came after them; the
+	// others learn seedSpan of history.
+	resumed, learnedFrom := map[uint]models.Service{}, end
+	for id, svc := range fresh {
+		if saved := r.restorable(svc, end); saved != nil {
+			resumed[id] = svc
+			delete(fresh, id)
+			learnedFrom = minTime(learnedFrom, models.BucketOf(time.Unix(saved[models.ScopeGlobal].learned, 0)))
+		}
 	}
-	byService := map[uint]*hist{}
-	for _, row := range rows {
-		h := byService[row.ServiceID]
-		if h == nil {
-			h = &hist{first: row.Bucket, global: map[int64]float64{}, regions: map[string]map[int64]float64{}}
-			byService[row.ServiceID] = h
+	if len(resumed) > 0 {
+		err := r.History.HistoryOf(ctx, learnedFrom, freshIDs(resumed, len(services)), func(id uint, rows []models.BucketTotal) error {
+			if svc, ok := resumed[id]; ok {
+				delete(resumed, id)
+				r.resume(svc, r.saved[id], groupHistory(rows), end)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		h.first = min(h.first, row.Bucket)
-		if row.Region == "" {
-			h.global[row.Bucket] += float64(row.Count)
-			continue
-		}
-		m := h.regions[row.Region]
-		if m == nil {
-			m = map[int64]float64{}
-			h.regions[row.Region] = m
-		}
-		m[row.Bucket] += float64(row.Count)
 	}
-	for _, svc := range fresh {
-		tr := &tracked{svc: svc, global: r.newSeries(svc, models.ScopeGlobal), regions: map[string]*Series{},
-			observed: end.Unix(), unsaved: map[string]pendingSave{}, savedAt: map[string]time.Time{}}
-		r.tracked[svc.ID] = tr
-		h := byService[svc.ID]
-		start := models.BucketOf(svc.CreatedAt).Unix()
-		if h != nil {
-			start = min(start, h.first)
+	for _, svc := range resumed { // nothing reported since their models were saved
+		r.resume(svc, r.saved[svc.ID], nil, end)
+	}
+	r.saved = nil
+	if len(fresh) > 0 {
+		err := r.History.HistoryOf(ctx, end.Add(-seedSpan), freshIDs(fresh, len(services)), func(id uint, rows []models.BucketTotal) error {
+			if svc, ok := fresh[id]; ok {
+				delete(fresh, id)
+				r.seedService(svc, groupHistory(rows), end)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		start = max(start, end.Add(-seedSpan).Unix())
-		if start >= end.Unix() {
-			// Nothing to learn from yet (a service created in this very
-			// bucket): start the series with an empty minute just before it,
-			// so the cold-start rule can judge the minutes that follow even
-			// before the first of them is complete. Without it a burst in
-			// the first minute of a bucket went unjudged for the service,
-			// and a region (which starts the same way) alarmed alone.
-			tr.global.Advance(end.Add(-time.Minute), time.Minute, 0)
-			continue
-		}
-		var global map[int64]float64
-		if h != nil {
-			global = h.global
-		}
-		teach(tr.global, global, start, end.Unix())
-		if h == nil {
-			continue
-		}
-		hours := float64(end.Unix()-start) / 3600
-		for _, region := range busiest(h.regions, hours) {
-			s := r.newSeries(svc, region)
-			teach(s, h.regions[region], start, end.Unix())
-			tr.regions[region] = s
-		}
+	}
+	for _, svc := range fresh { // services without history since seedSpan
+		r.seedService(svc, nil, end)
 	}
 	// Restored incidents of regions that are not busy any more still need
 	// their series to resolve.
@@ -175,6 +162,42 @@ func (r *Runner) seed(ctx context.Context, services []models.Service, now time.T
 		}
 	}
 	return nil
+}
+
+// seedService creates one service's state from its history h (nil: none).
+func (r *Runner) seedService(svc models.Service, h *history, end time.Time) {
+	tr := &tracked{svc: svc, global: r.newSeries(svc, models.ScopeGlobal), regions: map[string]*Series{},
+		observed: end.Unix(), unsaved: map[string]pendingSave{}, savedAt: map[string]time.Time{}}
+	r.tracked[svc.ID] = tr
+	start := models.BucketOf(svc.CreatedAt).Unix()
+	if h != nil {
+		start = min(start, h.first)
+	}
+	start = max(start, end.Add(-seedSpan).Unix())
+	if start >= end.Unix() {
+		// Nothing to learn from yet (a service created in this very
+		// bucket): start the series with an empty minute just before it,
+		// so the cold-start rule can judge the minutes that follow even
+		// before the first of them is complete. Without it a burst in
+		// the first minute of a bucket went unjudged for the service,
+		// and a region (which starts the same way) alarmed alone.
+		tr.global.Advance(end.Add(-time.Minute), time.Minute, 0)
+		return
+	}
+	var global map[int64]float64
+	if h != nil {
+		global = h.global
+	}
+	teach(tr.global, global, start, end.Unix())
+	if h == nil {
+		return
+	}
+	hours := float64(end.Unix()-start) / 3600
+	for _, region := range busiest(h.regions, hours) {
+		s := r.newSeries(svc, region)
+		teach(s, h.regions[region], start, end.Unix())
+		tr.regions[region] = s
+	}
 }
 
 // teach feeds a series every 15-minute bucket in [start, end), zeros too.

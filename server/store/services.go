@@ -50,7 +50,7 @@ func (s *Store) DeleteService(ctx context.Context, slug string) error {
 		if err := tx.Delete(&svc).Error; err != nil {
 			return err
 		}
-		for _, m := range []any{&models.Incident{}, &models.DetectorState{}} {
+		for _, m := range []any{&models.Incident{}, &models.DetectorState{}, &models.ModelState{}} {
 			if err := tx.Where("service_id = ?", id).Delete(m).Error; err != nil {
 				return err
 			}

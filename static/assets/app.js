@@ -18,22 +18,24 @@
   }
   localTimes(document);
 
-  // Directory: filter the list as you type.
+  // Directory: filter this page of the list as you type; submitting the
+  // form searches the whole catalogue on the server.
   var q = document.querySelector('input[data-filter]');
   if (q) {
     var list = document.getElementById(q.dataset.filter);
     var none = document.getElementById(q.dataset.filter + '-none');
     var filter = function () {
       var v = q.value.trim().toLowerCase(), shown = 0;
-      list.querySelectorAll('li[data-search]').forEach(function (li) {
-        var hit = !v || li.dataset.search.indexOf(v) >= 0;
+      list.querySelectorAll('li').forEach(function (li) {
+        var a = li.querySelector('a'), name = li.querySelector('.name');
+        var text = ((name ? name.textContent : '') + ' ' + (a ? a.getAttribute('href') : '')).toLowerCase();
+        var hit = !v || text.indexOf(v) >= 0;
         li.hidden = !hit;
         if (hit) shown++;
       });
       if (none) none.hidden = shown > 0;
     };
     q.addEventListener('input', filter);
-    q.form.addEventListener('submit', function (e) { e.preventDefault(); filter(); });
   }
 
   // Service page: refresh the live part every 30 s while it is visible.

@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/outcry/outcry/models"
+)
+
+// Bulk loading, for `outcry seed` (load tests), never on a request path:
+// many rows per statement and per transaction.
+
+// BulkMode readies the writer connection for loading many rows: a page
+// cache of up to 1 GiB, so the indexes being filled stay in memory instead
+// of being read back from disk for every row, and no fsync per commit (a
+// seed that fails is run again on a fresh file).
+func (s *Store) BulkMode(ctx context.Context) error {
+	if s.dialect != SQLite {
+		return nil
+	}
+	if err := s.w.WithContext(ctx).Exec("PRAGMA cache_size = -1048576").Error; err != nil {
+		return translate(err, "bulk mode")
+	}
+	return translate(s.w.WithContext(ctx).Exec("PRAGMA synchronous = OFF").Error, "bulk mode")
+}
+
+// InsertServices stores many new services in one transaction (no
+// validation beyond the schema's: the caller generates them).
+func (s *Store) InsertServices(ctx context.Context, list []models.Service) error {
+	err := s.w.WithContext(ctx).Transaction(func(tx *gormDB) error {
+		return tx.CreateInBatches(list, 500).Error
+	})
+	return translate(err, "services")
+}
+
+// rollupsPerInsert rows go in one INSERT (6 parameters each, well under
+// SQLite's 32,766).
+const rollupsPerInsert = 1000
+
+// InsertRollupsBulk stores rollups in one transaction, rollupsPerInsert rows
+// per statement; rows already there are left alone. On SQLite it binds
+// the statements itself (GORM's batch builder costs more than SQLite).
+func (s *Store) InsertRollupsBulk(ctx context.Context, rows []models.Rollup) error {
+	if s.dialect != SQLite {
+		err := s.w.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, rollupsPerInsert).Error
+		return translate(err, "rollups")
+	}
+	db, err := s.w.DB()
+	if err != nil {
+		return translate(err, "rollups")
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err, "rollups")
+	}
+	defer func() { _ = tx.Rollback() }()
+	stmt := func(n int) string {
+		var b strings.Builder
+		b.WriteString("INSERT OR IGNORE INTO rollups (service_id, bucket, region, problem, count, demo) VALUES ")
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?,?,?,?,?,?)")
+		}
+		return b.String()
+	}
+	full, err := tx.PrepareContext(ctx, stmt(rollupsPerInsert))
+	if err != nil {
+		return translate(err, "rollups")
+	}
+	defer full.Close()
+	args := make([]any, 0, 6*rollupsPerInsert)
+	for len(rows) > 0 {
+		n := min(len(rows), rollupsPerInsert)
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, r.ServiceID, r.Bucket, r.Region, r.Problem, r.Count, r.Demo)
+		}
+		if n == rollupsPerInsert {
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, stmt(n), args...)
+		}
+		if err != nil {
+			return translate(err, "rollups")
+		}
+		rows = rows[n:]
+	}
+	return translate(tx.Commit(), "rollups")
+}
