@@ -17,7 +17,7 @@ import (
 func openPostgres(dsn string) (w, r *gorm.DB, err error) {
 	where := redact(dsn)
 	dsn = withIdleTimeout(dsn)
-	if w, err = gorm.Open(postgres.Open(dsn), gormConfig()); err != nil {
+	if w, err = gorm.Open(postgres.Open(dsn), gormConfig(false)); err != nil {
 		return nil, nil, fmt.Errorf("store: connect to %s: %w", where, err)
 	}
 	wdb, err := w.DB()
@@ -27,7 +27,7 @@ func openPostgres(dsn string) (w, r *gorm.DB, err error) {
 	wdb.SetMaxOpenConns(12)
 	wdb.SetMaxIdleConns(12)
 	wdb.SetConnMaxIdleTime(5 * time.Minute)
-	if r, err = gorm.Open(postgres.Open(dsn), gormConfig()); err != nil {
+	if r, err = gorm.Open(postgres.Open(dsn), gormConfig(true)); err != nil {
 		_ = wdb.Close()
 		return nil, nil, fmt.Errorf("store: connect readers to %s: %w", where, err)
 	}

@@ -22,7 +22,7 @@ func openSQLite(dsn string) (w, r *gorm.DB, err error) {
 	params.Set("_synchronous", "FULL")
 	params.Set("_foreign_keys", "on")
 	params.Set("_txlock", "immediate")
-	if w, err = gorm.Open(sqlite.Open("file:"+path+"?"+params.Encode()), gormConfig()); err != nil {
+	if w, err = gorm.Open(sqlite.Open("file:"+path+"?"+params.Encode()), gormConfig(false)); err != nil {
 		return nil, nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	wdb, err := w.DB()
@@ -37,7 +37,7 @@ func openSQLite(dsn string) (w, r *gorm.DB, err error) {
 	rp := url.Values{}
 	rp.Set("_busy_timeout", "10000")
 	rp.Set("_query_only", "true")
-	if r, err = gorm.Open(sqlite.Open("file:"+path+"?"+rp.Encode()), gormConfig()); err != nil {
+	if r, err = gorm.Open(sqlite.Open("file:"+path+"?"+rp.Encode()), gormConfig(true)); err != nil {
 		_ = wdb.Close()
 		return nil, nil, fmt.Errorf("store: open readers %s: %w", path, err)
 	}

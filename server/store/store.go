@@ -80,11 +80,19 @@ func open(url string, log *slog.Logger) (*Store, error) {
 
 // gormConfig is a fresh configuration: each gorm.Open gets its own, since
 // GORM keeps the connection pool, callbacks and statement cache in it.
-func gormConfig() *gorm.Config {
+//
+// Only readers use GORM's prepared-statement cache. On a writer pool that
+// can be exhausted (SQLite's one connection) the cache deadlocks: a writer
+// outside a transaction registers a new statement and waits for the
+// connection, while the transaction holding it waits for that statement to
+// be prepared (TestSingleWriterDoesNotDeadlockOnANewStatement). The hot
+// write, the report insert, keeps its own prepared statements (Writer), and
+// pgx caches statements per connection by itself.
+func gormConfig(reader bool) *gorm.Config {
 	return &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
-		PrepareStmt:            true,
+		PrepareStmt:            reader,
 		TranslateError:         true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
