@@ -80,7 +80,7 @@ func NewRunner(d RunnerDeps) *Runner {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	if d.Params.Windows == nil {
+	if d.Params.Budget == 0 {
 		d.Params = DefaultParams()
 	}
 	if d.Notify == nil {

@@ -288,7 +288,7 @@ func (r *Runner) evaluate(ctx context.Context, tr *tracked, now time.Time) bool 
 	if global.Cold && global.Level.Rank() > 0 {
 		// The cold-start rule fired for the service: one event, one incident.
 		for i := range decisions {
-			decisions[i].Level, decisions[i].Quiet = models.LevelOK, true
+			decisions[i].Level = models.LevelOK
 		}
 	}
 	announced := r.step(ctx, tr, models.ScopeGlobal, tr.global, global, now)
