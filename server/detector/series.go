@@ -13,6 +13,11 @@ import (
 type Series struct {
 	Model   *Model
 	Tracker *Tracker
+	// Held: an incident that covers this series is open elsewhere (a
+	// region's series while its service's global incident is open). The
+	// model is held as for its own incident: a broad outage teaches the
+	// region nothing, and its tests start afresh when it ends.
+	Held bool
 }
 
 // NewSeries returns an empty series for a service and scope.
@@ -26,7 +31,7 @@ func NewSeries(p Params, serviceID uint, scope string) *Series {
 // recovery test starts with the incident.
 func (s *Series) Advance(t time.Time, width time.Duration, count float64) {
 	open := s.Tracker.Open() && t.Add(width).After(s.Tracker.Incident.StartedAt)
-	s.Model.Hold(open)
+	s.Model.Hold(open || s.Held)
 	s.Model.Observe(t, width, count)
 }
 
@@ -41,7 +46,7 @@ func (s *Series) Decide(now time.Time, pending float64) Decision {
 // evidence must not open another one.
 func (s *Series) Step(d Decision, p Params) Transition {
 	tr := s.Tracker.Step(d, p)
-	s.Model.Hold(s.Tracker.Open())
+	s.Model.Hold(s.Tracker.Open() || s.Held)
 	return tr
 }
 
