@@ -103,7 +103,7 @@ func (m *Model) test(u, secs int64, x, mu float64) {
 			m.rec.step(u, -l)
 		}
 		c.step(u, secs, x, mu, l)
-		c.note(m.runEvidence(c.s, u+secs-c.from, c.x, c.mu, rise))
+		c.note(m.runEvidence(c.s, c.from, u+secs, c.x, c.mu, 0, 0, rise))
 		m.bars[i] = c.tail.bar(u+secs, m.barModel, m.p.Budget)
 	}
 }
@@ -152,7 +152,7 @@ func (m *Model) Decide(now time.Time, pending float64) Decision {
 			l = nbLLR(pending, pmu, phi, m.p.rise(i))
 		}
 		r := m.tests[i].peek(m.last, pending, pmu, l)
-		r.s = m.runEvidence(r.s, nowU-r.from, r.x, r.mu, m.p.rise(i))
+		r.s = m.runEvidence(r.s, r.from, nowU, r.x, r.mu, pending, pmu, m.p.rise(i))
 		if i == testWarn {
 			warnRun = r
 			if m.hold {
@@ -197,17 +197,36 @@ func (m *Model) recovered(d *Decision, now int64, l float64) {
 
 // runEvidence caps a test's statistic s (the sum of its buckets'
 // log-likelihood ratios, as if each bucket's error were its own) by the
-// log-likelihood ratio of the whole run, x reports where mu were expected
-// over secs seconds, with the dispersion of a span that long: the
-// baseline's slow error is shared by every bucket of the run, and an hour at
-// 1.7x on a quiet series is one misfit, not sixty pieces of evidence.
-func (m *Model) runEvidence(s float64, secs int64, x, mu, rise float64) float64 {
+// log-likelihood ratio of the counts themselves, with the dispersion of
+// their span: the baseline's slow error is shared by every bucket of a
+// span, and an hour at 1.7x on a quiet series is one misfit, not sixty
+// pieces of evidence. The counts are those of the run (x reports where mu
+// were expected since unix time from, up to end) and, when the run is
+// longer, of its last EvidenceSpan and its last hour (the ring's buckets
+// and px, pmu in progress), whichever says most: a run kept alive for a
+// day by a mild misfit must not dilute an outage that began an hour ago.
+func (m *Model) runEvidence(s float64, from, end int64, x, mu, px, pmu, rise float64) float64 {
 	if s <= 0 || mu <= 0 {
 		return s
 	}
-	phi := m.judgedDispersion(float64(secs)/60, m.last)
-	return math.Max(0, math.Min(s, nbLLR(x, mu, phi, rise)))
+	best := nbLLR(x, mu, m.judgedDispersion(float64(end-from)/60, m.last), rise)
+	if s > oddsBase && best < s {
+		for _, w := range recentWindows {
+			if end-w <= from {
+				break
+			}
+			wx, wmu, _ := m.recent(end - w)
+			if wmu += pmu; wmu > 0 {
+				best = math.Max(best, nbLLR(wx+px, wmu, m.judgedDispersion(float64(w)/60, m.last), rise))
+			}
+		}
+	}
+	return math.Max(0, math.Min(s, best))
 }
+
+// recentWindows are the spans, shortest first, over which runEvidence also
+// weighs the end of a long run: EvidenceSpan and an hour.
+var recentWindows = [2]int64{int64(EvidenceSpan / time.Second), 3600}
 
 // evidence fills the decision's deciding test: test i and its run r.
 func (m *Model) evidence(d *Decision, i int, r run) {
