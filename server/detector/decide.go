@@ -103,7 +103,7 @@ func (m *Model) test(u, secs int64, x, mu float64) {
 			m.rec.step(u, -l)
 		}
 		c.step(u, secs, x, mu, l)
-		c.note(m.runEvidence(c.s, c.from, u+secs, c.x, c.mu, 0, 0, rise))
+		c.note(m.runEvidence(c.s, c.from, u+secs, c.x, c.mu, 0, 0, rise).s)
 		m.bars[i] = c.tail.bar(u+secs, m.barModel, m.p.Budget)
 	}
 }
@@ -152,7 +152,7 @@ func (m *Model) Decide(now time.Time, pending float64) Decision {
 			l = nbLLR(pending, pmu, phi, m.p.rise(i))
 		}
 		r := m.tests[i].peek(m.last, pending, pmu, l)
-		r.s = m.runEvidence(r.s, r.from, nowU, r.x, r.mu, pending, pmu, m.p.rise(i))
+		r = m.runEvidence(r.s, r.from, nowU, r.x, r.mu, pending, pmu, m.p.rise(i))
 		if i == testWarn {
 			warnRun = r
 			if m.hold {
@@ -205,9 +205,11 @@ func (m *Model) recovered(d *Decision, now int64, l float64) {
 // longer, of its last EvidenceSpan and its last hour (the ring's buckets
 // and px, pmu in progress), whichever says most: a run kept alive for a
 // day by a mild misfit must not dilute an outage that began an hour ago.
-func (m *Model) runEvidence(s float64, from, end int64, x, mu, px, pmu, rise float64) float64 {
+// It returns the evidence with the span and counts that gave it.
+func (m *Model) runEvidence(s float64, from, end int64, x, mu, px, pmu, rise float64) run {
+	r := run{s, from, x, mu}
 	if s <= 0 || mu <= 0 {
-		return s
+		return r
 	}
 	best := nbLLR(x, mu, m.judgedDispersion(float64(end-from)/60, m.last), rise)
 	if s > oddsBase && best < s {
@@ -216,12 +218,14 @@ func (m *Model) runEvidence(s float64, from, end int64, x, mu, px, pmu, rise flo
 				break
 			}
 			wx, wmu, _ := m.recent(end - w)
-			if wmu += pmu; wmu > 0 {
-				best = math.Max(best, nbLLR(wx+px, wmu, m.judgedDispersion(float64(w)/60, m.last), rise))
+			wx, wmu = wx+px, wmu+pmu
+			if e := nbLLR(wx, wmu, m.judgedDispersion(float64(w)/60, m.last), rise); wmu > 0 && e > best {
+				best, r.from, r.x, r.mu = e, end-w, wx, wmu
 			}
 		}
 	}
-	return math.Max(0, math.Min(s, best))
+	r.s = math.Max(0, math.Min(s, best))
+	return r
 }
 
 // recentWindows are the spans, shortest first, over which runEvidence also
