@@ -25,7 +25,7 @@ func (r *Runner) evaluate(ctx context.Context, tr *tracked, now time.Time) bool 
 		tr.observed = oldest // a long pause: the model treats the rest as a gap
 	}
 	for _, s := range tr.regions {
-		s.Held = tr.global.Tracker.Open()
+		s.Held = tr.global.Tracker.Open() // StepService
 	}
 	for ; tr.observed+60 <= now.Add(-grace).Unix(); tr.observed += 60 {
 		c := r.counts(id, tr.observed)
@@ -59,35 +59,21 @@ func (r *Runner) evaluate(ctx context.Context, tr *tracked, now time.Time) bool 
 	}
 	sort.Strings(codes)
 	decisions := make([]Decision, len(codes))
+	regions := make([]*Series, len(codes))
 	for i, code := range codes {
-		decisions[i] = tr.regions[code].Decide(now, float64(pendingCounts.Regions[code]))
+		regions[i] = tr.regions[code]
+		decisions[i] = regions[i].Decide(now, float64(pendingCounts.Regions[code]))
 		decisions[i].Scope = code
 	}
-	if tr.global.Tracker.Open() {
-		// The service's incident covers its regions: one event, one
-		// incident, and what the regions' tests gathered during it is
-		// dropped when it ends (Series.Held).
-		for i := range decisions {
-			decisions[i].Level = models.LevelOK
+	announced := false
+	StepService(tr.global, global, regions, decisions, r.Params, func(i int, s *Series, d Decision) {
+		scope := models.ScopeGlobal
+		if i >= 0 {
+			scope = codes[i]
 		}
-	}
-	global, decisions = Regionalise(global, decisions, r.Params)
-	if global.Cold && global.Level.Rank() > 0 {
-		// The cold-start rule fired for the service: one event, one incident.
-		for i := range decisions {
-			decisions[i].Level = models.LevelOK
-		}
-	}
-	wasOpen := tr.global.Tracker.Open()
-	announced := r.step(ctx, tr, models.ScopeGlobal, tr.global, global, now)
-	for i, code := range codes {
-		tr.regions[code].Held = tr.global.Tracker.Open()
-		if wasOpen || tr.global.Tracker.Open() {
-			decisions[i].Level = models.LevelOK
-		}
-		if r.step(ctx, tr, code, tr.regions[code], decisions[i], now) {
+		if r.step(ctx, tr, scope, s, d, now) {
 			announced = true
 		}
-	}
+	})
 	return announced
 }

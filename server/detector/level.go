@@ -32,6 +32,7 @@ type levelState struct {
 	defNum, defDen float64
 	defFrom        int64 // unix seconds the deferral began, 0 = none
 	suspectAt      int64 // unix seconds the warning test was last suspect
+	heldNew        bool  // the open incident's rise was taken as a new level
 	// the level at the start of each of the last 24 hours (by hour of
 	// day), and the hour last recorded: the level never rises above
 	// WarnRise times the lowest of them
@@ -81,6 +82,12 @@ func (m *Model) learnLevel(u, secs int64, xc, shape float64) {
 		// The rise has faded into noise: learn it as if on time.
 		m.handDeferral(true)
 	case l.defFrom != 0 && end-l.defFrom >= int64(m.p.NewLevelAfter/time.Second) && m.steady(end):
+		m.rebase(end)
+		return
+	case m.hold && !l.heldNew && end-m.holdFrom >= int64(m.p.NewLevelAfter/time.Second) && m.steady(end):
+		// An incident whose rise has held steady for NewLevelAfter: if it
+		// is a new level (at most levelCap), the recovery test sees so.
+		l.heldNew = true
 		m.rebase(end)
 		return
 	case l.defFrom == 0 && l.spent && calm:

@@ -114,6 +114,7 @@ func (m *Model) Hold(open bool) {
 	if open {
 		m.holdFrom = m.last
 		m.rec = recovery{}
+		m.lv.heldNew = false
 		m.dropDeferral()
 		return
 	}

@@ -54,3 +54,38 @@ func Regionalise(global Decision, regions []Decision, p Params) (Decision, []Dec
 	}
 	return global, regions
 }
+
+// StepService steps one evaluation of a service: its global series with
+// decision global, and its regional series with theirs (in the same
+// order), calling step for each (i = -1 for the global series, else the
+// region's index) with the decision it is to fold in. The live runner and
+// the tests go through it alike.
+//
+// While the service's incident is open it covers its regions (one event,
+// one incident): regional decisions open nothing, and the regional series
+// are held (Series.Held), so that what their tests gather during it is
+// dropped when it ends. Otherwise the regional rule applies (Regionalise),
+// and a cold-start incident of the service is the only one.
+func StepService(global *Series, g Decision, regions []*Series, rd []Decision, p Params, step func(i int, s *Series, d Decision)) {
+	wasOpen := global.Tracker.Open()
+	if wasOpen {
+		for i := range rd {
+			rd[i].Level = models.LevelOK
+		}
+	}
+	g, rd = Regionalise(g, rd, p)
+	if g.Cold && g.Level.Rank() > 0 {
+		for i := range rd {
+			rd[i].Level = models.LevelOK
+		}
+	}
+	step(-1, global, g)
+	open := global.Tracker.Open()
+	for i, s := range regions {
+		s.Held = open
+		if wasOpen || open {
+			rd[i].Level = models.LevelOK
+		}
+		step(i, s, rd[i])
+	}
+}

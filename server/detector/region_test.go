@@ -30,6 +30,7 @@ func regionSim(t *testing.T, peak float64, spike func(region string, t time.Time
 		for _, c := range codes {
 			x := poisson(r, width.Minutes()*spike(c, mid)*shares[c]*peak*daily(mid, 10, 0))
 			total += x
+			rs[c].Held = gs.Tracker.Open()
 			rs[c].Advance(now, width, x)
 		}
 		gs.Advance(now, width, total)
@@ -44,15 +45,20 @@ func regionSim(t *testing.T, peak float64, spike func(region string, t time.Time
 			d.Scope = c
 			regs = append(regs, d)
 		}
-		g, regs = Regionalise(g, regs, p)
-		if gs.Step(g, p) == TransitionOpened {
-			global[models.ScopeGlobal]++
+		series := make([]*Series, 0, len(codes))
+		for _, c := range codes {
+			series = append(series, rs[c])
 		}
-		for i, c := range codes {
-			if rs[c].Step(regs[i], p) == TransitionOpened {
-				regional[c]++
+		StepService(gs, g, series, regs, p, func(i int, s *Series, d Decision) {
+			if s.Step(d, p) != TransitionOpened {
+				return
 			}
-		}
+			if i < 0 {
+				global[models.ScopeGlobal]++
+			} else {
+				regional[codes[i]]++
+			}
+		})
 	}
 	for now.Before(t0.Add(14 * 24 * time.Hour)) {
 		feed(15*time.Minute, false)
