@@ -83,14 +83,6 @@ func (d *Decision) Rule(p Params) string {
 		d.Recent-d.RecentExpected, EvidenceSpan, p.MinReports, d.Level)
 }
 
-// Band is the expectation of the last EvidenceSpan as a models.Band (±2 sd).
-func (d *Decision) Band(m *Model) models.Band {
-	phi := m.judgedDispersion(EvidenceSpan.Minutes(), d.At.Unix())
-	mu := d.RecentExpected
-	sd := math.Sqrt(mu + phi*mu*mu)
-	return models.Band{Expected: mu, Low: math.Max(0, mu-2*sd), High: mu + 2*sd}
-}
-
 // test judges one completed bucket [u, u+secs) of x reports where mu were
 // expected: the rise tests and, while an incident is open, the recovery
 // test take its log-likelihood ratios; then the thresholds are refreshed.
