@@ -27,11 +27,15 @@
 // The orchestrating half reads and writes through interfaces declared in
 // runner.go (Catalog, models.CounterReader, HistoryReader, IncidentStore):
 //
-//   - runner.go: Runner, the tick loop, counter and chart reads.
+//   - runner.go: Runner, the tick loop, counter and chart reads;
+//     tickstats.go: what a tick reports for metrics.
 //   - seed.go: restoring state after a restart, seeding models from
-//     rollups, choosing the regions that get a series.
+//     rollups, choosing the regions that get a series; loadhistory.go:
+//     reading that history a service at a time.
+//   - savemodels.go, modelstate.go: saving learned models and loading them
+//     at start (a Model as bytes, guarded by a fingerprint of its layout).
 //   - evaluate.go: one service per tick: learn the completed minutes,
-//     decide, apply the regional rule, step the trackers.
+//     decide, step the series (StepService).
 //   - persist.go: saving transitions and announcing them (webhook policy).
 //   - status.go, snapshot.go: the status every reader is served from.
 //
