@@ -237,10 +237,8 @@ func TestSlowRise(t *testing.T) {
 		opens bool
 	}{{4, true}, {1.3, false}} {
 		for _, seed := range seeds {
-			s := newSim(p, seed)
 			base := usual(20)
-			s.seed(14*24*time.Hour, base)
-			s.run(8*time.Hour, 1, base)
+			s := warm(p, seed, base, 8*time.Hour)
 			start := s.now
 			s.run(18*time.Hour, 1, func(t time.Time) float64 {
 				f := math.Min(1, t.Sub(start).Hours()/12)
@@ -295,10 +293,8 @@ func TestLaunchStep(t *testing.T) {
 func TestRecovery(t *testing.T) {
 	p := DefaultParams()
 	for _, seed := range seeds {
-		s := newSim(p, seed)
 		base := usual(20)
-		s.seed(14*24*time.Hour, base)
-		s.run(12*time.Hour, 1, base)
+		s := warm(p, seed, base, 12*time.Hour)
 		start := s.now
 		s.run(8*time.Hour, 4, func(t time.Time) float64 {
 			d := t.Sub(start)
@@ -333,10 +329,8 @@ func TestRecovery(t *testing.T) {
 func TestFlappingOutage(t *testing.T) {
 	p := DefaultParams()
 	for _, seed := range seeds {
-		s := newSim(p, seed)
 		base := usual(10)
-		s.seed(14*24*time.Hour, base)
-		s.run(12*time.Hour, 1, base)
+		s := warm(p, seed, base, 12*time.Hour)
 		start := s.now
 		s.run(6*time.Hour, 1, func(t time.Time) float64 {
 			d := t.Sub(start)
@@ -361,10 +355,8 @@ func TestSlowMisfitIsOneError(t *testing.T) {
 		opens  bool
 	}{{1.6, false}, {3, true}} {
 		for _, seed := range seeds {
-			s := newSim(p, seed)
 			base := usual(3)
-			s.seed(14*24*time.Hour, base)
-			s.run(13*time.Hour, 1, base)
+			s := warm(p, seed, base, 13*time.Hour)
 			start := s.now
 			s.run(3*time.Hour, 1, func(t time.Time) float64 {
 				if t.Sub(start) < time.Hour {

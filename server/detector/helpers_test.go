@@ -58,6 +58,15 @@ func newSim(p Params, seed uint64) *sim {
 	return &sim{p: p, s: s, m: s.Model, tr: s.Tracker, r: rand.New(rand.NewPCG(seed, 7)), now: t0}
 }
 
+// warm is a sim on seed that has learned two weeks of rollups and then d
+// of minutes, all drawn from rate.
+func warm(p Params, seed uint64, rate func(time.Time) float64, d time.Duration) *sim {
+	s := newSim(p, seed)
+	s.seed(14*24*time.Hour, rate)
+	s.run(d, 1, rate)
+	return s
+}
+
 // seed teaches d of 15-minute rollups drawn from rate (reports per
 // minute), as the runner seeds a model: no decisions.
 func (s *sim) seed(d time.Duration, rate func(time.Time) float64) {
