@@ -89,7 +89,7 @@ func burstOpensIncident(t *testing.T, at time.Time) {
 	if v.Incident.ID != id {
 		t.Fatalf("after restart the open incident is %d, want %d", v.Incident.ID, id)
 	}
-	time.Sleep(100 * time.Millisecond) // several ticks
+	app.WaitTicks(t, 3)
 	if n := countRows(t, app.DBPath, "SELECT COUNT(*) FROM incidents"); n != 1 {
 		t.Fatalf("%d incidents after restart, want 1", n)
 	}
@@ -97,10 +97,10 @@ func burstOpensIncident(t *testing.T, at time.Time) {
 		t.Fatalf("%d incident.opened events after restart, want 1", n)
 	}
 
-	// Quiet for longer than the hysteresis: resolved, once.
+	// Quiet for longer than the recovery span: resolved, once.
 	for i := 0; i < 8; i++ {
 		clock.Add(6 * time.Minute)
-		time.Sleep(60 * time.Millisecond)
+		app.WaitTicks(t, 2)
 	}
 	eventually(t, "the incident to resolve", func() bool { v = view(t, app, "chatgpt"); return v.Incident == nil })
 	if v.Status != "ok" {
@@ -144,16 +144,16 @@ func TestHeldPeakIsAnnouncedOnceAfterTheUpdateInterval(t *testing.T) {
 		inc := view(t, app, "chatgpt").Incident
 		return inc != nil && inc.Actual >= 300
 	})
-	time.Sleep(100 * time.Millisecond)
+	app.WaitTicks(t, 3)
 	if n := updated(); n != 0 {
 		t.Fatalf("%d incident.updated events within the first minutes; want none yet (rate limit)", n)
 	}
 	for i := 0; i < 10; i++ { // ten quiet minutes: the incident stays open, the peak holds
 		clock.Add(time.Minute)
-		time.Sleep(40 * time.Millisecond)
+		app.WaitTicks(t, 2)
 	}
 	eventually(t, "incident.updated", func() bool { return updated() == 1 })
-	time.Sleep(200 * time.Millisecond)
+	app.WaitTicks(t, 5)
 	if n := updated(); n != 1 {
 		t.Errorf("%d incident.updated events; want exactly one", n)
 	}

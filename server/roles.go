@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,7 @@ type roles struct {
 	first    chan error // the first tick's or status read's outcome, for New
 	once     sync.Once
 	surge    *surgeMetrics // the detector's and the snapshot's series, fed after each tick
+	ticks    atomic.Uint64 // detector ticks completed (App.DetectorTicks)
 }
 
 func newRoles(a *App, interval time.Duration) *roles {
@@ -79,6 +81,7 @@ func (r *roles) lead(ctx context.Context, term int64) {
 	defer t.Stop()
 	for first := true; ; first = false {
 		err := runner.Tick(ctx)
+		r.ticks.Add(1)
 		switch {
 		case err == nil:
 			r.lastTick.SetToCurrentTime()

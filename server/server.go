@@ -378,3 +378,7 @@ var _ models.CounterReader = (*limits)(nil)
 
 // Handler is the app's HTTP handler (for benchmarks that skip the network).
 func (a *App) Handler() http.Handler { return a.engine }
+
+// DetectorTicks is how many detector ticks have completed (for tests that
+// wait for one instead of sleeping).
+func (a *App) DetectorTicks() uint64 { return a.roles.ticks.Load() }

@@ -68,7 +68,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 
 // A burst of reports opens an incident; the subscribed receiver gets one
 // signed incident.opened whose payload describes it, and, once reports have
-// been quiet for longer than the hysteresis, one signed incident.resolved
+// been quiet for longer than the recovery span, one signed incident.resolved
 // for the same incident.
 func TestIncidentReachesWebhookEndToEnd(t *testing.T) {
 	rcv := webhooktest.NewReceiver(t)
@@ -120,9 +120,9 @@ func TestIncidentReachesWebhookEndToEnd(t *testing.T) {
 		t.Errorf("opened payload %+v", opened)
 	}
 
-	for i := 0; i < 8; i++ { // 48 quiet minutes: past the 30-minute hysteresis
+	for i := 0; i < 8; i++ { // 48 quiet minutes: the recovery test holds for its span
 		clock.Add(6 * time.Minute)
-		time.Sleep(60 * time.Millisecond)
+		app.WaitTicks(t, 2)
 	}
 	got := rcv.Wait(t, 2, 10*time.Second)
 	resolved := decode(got[len(got)-1])

@@ -1,21 +1,44 @@
 // Package detector decides, from counts of distinct reporters, whether a
-// service (or one region of it) has problems, and keeps incidents.
+// service (or one region of it) has problems, and keeps its incidents.
 //
-// It is pure: no database, no network, no clock; time comes in as values.
-// The pieces, all used the same way live and by `outcry detect`:
+// Two halves. The pure half takes time as values and touches no database,
+// network or clock; `outcry detect` (Replay) and the live Runner call the
+// same code:
 //
-//   - Model (baseline.go): one series' online baseline — a 15-minute
-//     time-of-week profile, a robust level, the series' overdispersion and
-//     a short ring of recent buckets. Observe completed buckets of any width
-//     (15-minute rollups to seed, 1-minute counts live).
-//   - Model.Decide (decide.go): compares the recent windows with what is
-//     expected for that time of week, as counts (negative binomial tail),
-//     with a duration rule and minimum excess; or, with less than a day of
-//     history, the cold-start rule. A Decision explains itself.
-//   - Regionalise (region.go): a spike confined to one region is regional.
-//   - Tracker (incident.go): the incident state machine with hysteresis and
-//     a small serialisable TrackerState.
-//   - Replay (replay.go): the offline CSV replay behind `outcry detect`.
+//   - params.go: Params, the decision parameters (product settings), and the
+//     count model's threshold from the false-alarm budget (modelBar).
+//   - model.go: Model, one series' state; Observe judges a completed bucket,
+//     then learns it. Its parts: profile.go (time-of-week profile, daily
+//     alignment), level.go (level, deferral, new levels), dispersion.go
+//     (overdispersion, and the dispersion a span is judged with),
+//     coldstart.go (the rule before a day of history).
+//   - cusum.go: the sequential tests (negative-binomial log-likelihood
+//     ratios summed by CUSUMs) and the recovery test; tail.go: the series'
+//     own threshold from its past runs.
+//   - decide.go: Model.Decide, the verdict at a moment (with the bucket in
+//     progress), and Decision, which explains itself (Rule).
+//   - tracker.go: Tracker, the incident state machine (open, escalate,
+//     resolve, re-open), with a small serialisable TrackerState.
+//   - series.go: Series, a Model and a Tracker driven together.
+//   - region.go: Regionalise, the rule that a rise confined to one region
+//     is that region's incident.
+//   - replay.go: Replay, `outcry detect` over a CSV.
 //
-// docs/detection.md explains the method and every parameter.
+// The orchestrating half reads and writes through interfaces declared in
+// runner.go (Catalog, models.CounterReader, HistoryReader, IncidentStore):
+//
+//   - runner.go: Runner, the tick loop, counter and chart reads;
+//     tickstats.go: what a tick reports for metrics.
+//   - seed.go: restoring state after a restart, seeding models from
+//     rollups, choosing the regions that get a series; loadhistory.go:
+//     reading that history a service at a time.
+//   - savemodels.go, modelstate.go: saving learned models and loading them
+//     at start (a Model as bytes, guarded by a fingerprint of its layout).
+//   - evaluate.go: one service per tick: learn the completed minutes,
+//     decide, step the series (StepService).
+//   - persist.go: saving transitions and announcing them (webhook policy).
+//   - status.go, snapshot.go: the status every reader is served from.
+//
+// docs/detection.md explains the method, every parameter and the measured
+// figures.
 package detector

@@ -36,9 +36,10 @@ func poisson(r *rand.Rand, mu float64) float64 {
 	}
 }
 
-// sim drives a model and a tracker the way the live runner does.
+// sim drives a series the way the live runner does.
 type sim struct {
 	p      Params
+	s      *Series
 	m      *Model
 	tr     *Tracker
 	r      *rand.Rand
@@ -48,44 +49,59 @@ type sim struct {
 
 type simEvent struct {
 	at    time.Time
-	ev    Event
+	ev    Transition
 	level models.Level
 }
 
 func newSim(p Params, seed uint64) *sim {
-	return &sim{p: p, m: NewModel(p), tr: NewTracker(1, models.ScopeGlobal), r: rand.New(rand.NewPCG(seed, 7)), now: t0}
+	s := NewSeries(p, 1, models.ScopeGlobal)
+	return &sim{p: p, s: s, m: s.Model, tr: s.Tracker, r: rand.New(rand.NewPCG(seed, 7)), now: t0}
 }
 
-// seed feeds d of 15-minute rollups drawn from rate (reports per minute).
+// warm is a sim on seed that has learned two weeks of rollups and then d
+// of minutes, all drawn from rate.
+func warm(p Params, seed uint64, rate func(time.Time) float64, d time.Duration) *sim {
+	s := newSim(p, seed)
+	s.seed(14*24*time.Hour, rate)
+	s.run(d, 1, rate)
+	return s
+}
+
+// seed teaches d of 15-minute rollups drawn from rate (reports per
+// minute), as the runner seeds a model: no decisions.
 func (s *sim) seed(d time.Duration, rate func(time.Time) float64) {
 	for end := s.now.Add(d); s.now.Before(end); s.now = s.now.Add(15 * time.Minute) {
-		mid := s.now.Add(7*time.Minute + 30*time.Second)
-		s.m.Observe(s.now, 15*time.Minute, poisson(s.r, 15*rate(mid)))
+		s.s.Advance(s.now, 15*time.Minute, poisson(s.r, 15*rate(s.now.Add(7*time.Minute+30*time.Second))))
 	}
 }
 
 // run feeds d of 1-minute buckets, stepping the tracker after each bucket
 // (and, with ticks > 1, also at sub-minute ticks on the partial minute).
 func (s *sim) run(d time.Duration, ticks int, rate func(time.Time) float64) {
-	for end := s.now.Add(d); s.now.Before(end); s.now = s.now.Add(time.Minute) {
-		x := poisson(s.r, rate(s.now.Add(30*time.Second)))
+	s.feed(d, time.Minute, ticks, rate)
+}
+
+// feed feeds d of buckets of width w drawn from rate, stepping the tracker
+// after each (and at ticks-1 moments inside each, on the partial count).
+func (s *sim) feed(d, w time.Duration, ticks int, rate func(time.Time) float64) {
+	for end := s.now.Add(d); s.now.Before(end); s.now = s.now.Add(w) {
+		x := poisson(s.r, w.Minutes()*rate(s.now.Add(w/2)))
 		for k := 1; k < ticks; k++ {
-			at := s.now.Add(time.Duration(k) * time.Minute / time.Duration(ticks))
-			s.step(s.m.Decide(at, math.Round(x*float64(k)/float64(ticks))))
+			at := s.now.Add(time.Duration(k) * w / time.Duration(ticks))
+			s.step(s.s.Decide(at, math.Round(x*float64(k)/float64(ticks))))
 		}
-		s.m.Hold(s.tr.Open())
-		s.m.Observe(s.now, time.Minute, x)
-		s.step(s.m.Decide(s.now.Add(time.Minute), 0))
+		s.s.Advance(s.now, w, x)
+		s.step(s.s.Decide(s.now.Add(w), 0))
 	}
 }
 
 func (s *sim) step(d Decision) {
-	if ev := s.tr.Step(d, s.p); ev != EventNone {
+	if ev := s.s.Step(d, s.p); ev != TransitionNone {
 		s.events = append(s.events, simEvent{d.At, ev, d.Level})
 	}
 }
 
-func (s *sim) count(ev Event) int {
+func (s *sim) count(ev Transition) int {
 	n := 0
 	for _, e := range s.events {
 		if e.ev == ev {
@@ -95,7 +111,18 @@ func (s *sim) count(ev Event) int {
 	return n
 }
 
-func (s *sim) first(ev Event) (time.Time, bool) {
+// highest is the highest level any incident reached.
+func (s *sim) highest() models.Level {
+	lv := models.LevelOK
+	for _, e := range s.events {
+		if e.ev != TransitionNone && e.ev != TransitionResolved && e.level.Rank() > lv.Rank() {
+			lv = e.level
+		}
+	}
+	return lv
+}
+
+func (s *sim) first(ev Transition) (time.Time, bool) {
 	for _, e := range s.events {
 		if e.ev == ev {
 			return e.at, true

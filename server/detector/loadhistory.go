@@ -6,7 +6,7 @@ import (
 	"github.com/outcry/outcry/models"
 )
 
-// Loading history for seeding (track.go seed): which services to read, and
+// Loading history for seeding (seed.go): which services to read, and
 // one service's rows grouped into the series it teaches.
 
 // history is one service's rolled-up counts by bucket: in total and by region.

@@ -28,17 +28,17 @@ func (r *Runner) step(ctx context.Context, tr *tracked, scope string, s *Series,
 	// Growth is announced once updateEvery has passed since subscribers last
 	// heard, whether or not the peak moved in this very tick: a peak reached
 	// early and held is still news ten minutes later.
-	grown := (ev == EventUpdated || ev == EventNone) && inc != nil && inc.Open() && inc.ID != 0 &&
+	grown := (ev == TransitionUpdated || ev == TransitionNone) && inc != nil && inc.Open() && inc.ID != 0 &&
 		inc.Peak >= updateGrowth*max(inc.NotifiedPeak, 1) && now.Sub(inc.NotifiedAt) >= updateEvery
-	if ev != EventNone || grown {
+	if ev != TransitionNone || grown {
 		p := tr.unsaved[scope]
 		p.inc = inc
 		switch {
-		case ev == EventOpened:
+		case ev == TransitionOpened:
 			p.events = append(p.events, models.EventIncidentOpened)
-		case ev == EventEscalated:
+		case ev == TransitionEscalated, ev == TransitionReopened:
 			p.events = append(p.events, models.EventIncidentUpdated)
-		case ev == EventResolved:
+		case ev == TransitionResolved:
 			p.events = append(p.events, models.EventIncidentResolved)
 		case grown && !slices.Contains(p.events, models.EventIncidentUpdated):
 			p.events = append(p.events, models.EventIncidentUpdated)
@@ -52,7 +52,7 @@ func (r *Runner) step(ctx context.Context, tr *tracked, scope string, s *Series,
 	if len(p.events) == 0 && now.Sub(tr.savedAt[scope]) < quietSaveEvery {
 		return false
 	}
-	evidence(p.inc, tr, scope)
+	setTopShares(p.inc, tr, scope)
 	state, _ := json.Marshal(s.Tracker.State)
 	ch := models.IncidentChange{
 		Service: tr.svc, Incident: p.inc, PublicURL: r.PublicURL, At: now,
@@ -91,9 +91,9 @@ func eventWord(t string) string {
 	return "updated"
 }
 
-// evidence sets the incident's top problems and regions from the last 15
-// minutes (for a regional incident, the region's own share).
-func evidence(inc *models.Incident, tr *tracked, scope string) {
+// setTopShares sets the incident's top problems and regions from the last
+// 15 minutes (for a regional incident, the region's own share).
+func setTopShares(inc *models.Incident, tr *tracked, scope string) {
 	c := tr.last15
 	if c.Total == 0 {
 		return

@@ -2,7 +2,6 @@ package detector
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -18,11 +17,10 @@ func regionSim(t *testing.T, peak float64, spike func(region string, t time.Time
 	shares := map[string]float64{"US": 0.5, "DE": 0.3, "JP": 0.2}
 	codes := []string{"US", "DE", "JP"}
 	r := rand.New(rand.NewPCG(11, 12))
-	gm := NewModel(p)
-	gtr := NewTracker(1, models.ScopeGlobal)
-	rm, rtr := map[string]*Model{}, map[string]*Tracker{}
+	gs := NewSeries(p, 1, models.ScopeGlobal)
+	rs := map[string]*Series{}
 	for _, c := range codes {
-		rm[c], rtr[c] = NewModel(p), NewTracker(1, c)
+		rs[c] = NewSeries(p, 1, c)
 	}
 	global, regional = map[string]int{}, map[string]int{}
 	now := t0
@@ -32,31 +30,35 @@ func regionSim(t *testing.T, peak float64, spike func(region string, t time.Time
 		for _, c := range codes {
 			x := poisson(r, width.Minutes()*spike(c, mid)*shares[c]*peak*daily(mid, 10, 0))
 			total += x
-			rm[c].Hold(rtr[c].Open())
-			rm[c].Observe(now, width, x)
+			rs[c].Held = gs.Tracker.Open()
+			rs[c].Advance(now, width, x)
 		}
-		gm.Hold(gtr.Open())
-		gm.Observe(now, width, total)
+		gs.Advance(now, width, total)
 		now = now.Add(width)
 		if !live {
 			return
 		}
-		g := gm.Decide(now, 0)
+		g := gs.Decide(now, 0)
 		regs := make([]Decision, 0, len(codes))
 		for _, c := range codes {
-			d := rm[c].Decide(now, 0)
+			d := rs[c].Decide(now, 0)
 			d.Scope = c
 			regs = append(regs, d)
 		}
-		g, regs = Regionalise(g, regs, p)
-		if gtr.Step(g, p) == EventOpened {
-			global[models.ScopeGlobal]++
+		series := make([]*Series, 0, len(codes))
+		for _, c := range codes {
+			series = append(series, rs[c])
 		}
-		for i, c := range codes {
-			if rtr[c].Step(regs[i], p) == EventOpened {
-				regional[c]++
+		StepService(gs, g, series, regs, p, func(i int, s *Series, d Decision) {
+			if s.Step(d, p) != TransitionOpened {
+				return
 			}
-		}
+			if i < 0 {
+				global[models.ScopeGlobal]++
+			} else {
+				regional[codes[i]]++
+			}
+		})
 	}
 	for now.Before(t0.Add(14 * 24 * time.Hour)) {
 		feed(15*time.Minute, false)
@@ -109,57 +111,5 @@ func TestSmallRegionalRise(t *testing.T) {
 	})
 	if g[models.ScopeGlobal] != 0 || r["DE"] != 1 || r["US"]+r["JP"] != 0 {
 		t.Errorf("3.5x in DE (30 %% of 2.2/min): global %v, regional %v; want one DE incident", g, r)
-	}
-}
-
-// TestDaylightSavingShift: the whole daily cycle moves an hour earlier
-// (and, in a second run, later); no incident may open.
-func TestDaylightSavingShift(t *testing.T) {
-	for _, shift := range []time.Duration{time.Hour, -time.Hour} {
-		p := DefaultParams()
-		s := newSim(p, 9)
-		s.seed(14*24*time.Hour, usual(30))
-		s.run(3*24*time.Hour, 1, func(t time.Time) float64 { return 30 * daily(t, 10, shift) })
-		if n := s.count(EventOpened); n != 0 {
-			t.Errorf("shift %s: %d incidents opened: %+v", shift, n, s.events)
-		}
-	}
-}
-
-// TestAlignmentFollowsAMovedCycle: on a busy series whose whole daily cycle
-// moves an hour, the profile is re-aligned by that hour, in the right
-// direction, within three days; on an unmoved cycle, busy or so quiet that
-// an hour's shift is lost in the noise, it never moves.
-func TestAlignmentFollowsAMovedCycle(t *testing.T) {
-	for _, c := range []struct {
-		peak  float64
-		shift time.Duration
-		days  int
-		want  int16 // Model.shift afterwards, in 15-minute slots
-	}{
-		{300, time.Hour, 3, 4},
-		{300, -time.Hour, 3, -4},
-		{300, 0, 7, 0},
-		{3, 0, 7, 0},
-	} {
-		s := newSim(DefaultParams(), 11)
-		s.seed(14*24*time.Hour, usual(c.peak))
-		var moved []int16
-		for h := 0; h < 24*c.days; h++ {
-			s.run(time.Hour, 1, func(t time.Time) float64 { return c.peak * daily(t, 10, c.shift) })
-			if n := len(moved); n == 0 || moved[n-1] != s.m.shift {
-				moved = append(moved, s.m.shift)
-			}
-		}
-		want := []int16{0}
-		if c.want != 0 {
-			want = append(want, c.want)
-		}
-		if !slices.Equal(moved, want) {
-			t.Errorf("peak %g/min, cycle moved %s: alignments %v, want %v", c.peak, c.shift, moved, want)
-		}
-		if n := s.count(EventOpened); n != 0 {
-			t.Errorf("peak %g/min, cycle moved %s: %d incidents opened", c.peak, c.shift, n)
-		}
 	}
 }

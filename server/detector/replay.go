@@ -37,7 +37,8 @@ func ParseInterval(s string) (time.Duration, error) {
 // strictly increasing order, value = unique reporters in the bucket of width
 // interval that starts there) and writes `timestamp,value,anomaly_score,alert`
 // to out, one row per input row, with anomaly_score and alert 1 exactly on
-// the rows where an incident opens. Each row is judged when its bucket
+// the rows where an incident opens, or opens again within
+// Params.ReopenWithin of its resolution (subscribers hear of both). Each row is judged when its bucket
 // completes, from the rows before it and itself only. Missing rows are
 // gaps; bad input is an error naming the line.
 func Replay(in io.Reader, out io.Writer, interval time.Duration, p Params) error {
@@ -47,8 +48,7 @@ func Replay(in io.Reader, out io.Writer, interval time.Duration, p Params) error
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	w := bufio.NewWriter(out)
-	m := NewModel(p)
-	tr := NewTracker(0, "")
+	s := NewSeries(p, 0, "")
 	line := 0
 	var prev time.Time
 	for sc.Scan() {
@@ -85,11 +85,9 @@ func Replay(in io.Reader, out io.Writer, interval time.Duration, p Params) error
 		}
 		prev = t
 
-		m.Hold(tr.Open())
-		m.Observe(t, interval, v)
-		d := m.Decide(t.Add(interval), 0)
+		s.Advance(t, interval, v)
 		alert := "0"
-		if tr.Step(d, p) == EventOpened {
+		if tr := s.Step(s.Decide(t.Add(interval), 0), p); tr == TransitionOpened || tr == TransitionReopened {
 			alert = "1"
 		}
 		if _, err := fmt.Fprintf(w, "%s,%s,%s,%s\n", ts, val, alert, alert); err != nil {

@@ -101,20 +101,20 @@ func warmModel(p Params) (*Model, time.Time) {
 // Observe of a completed minute.
 func BenchmarkEvaluate(b *testing.B) {
 	p := DefaultParams()
-	m, now := warmModel(p)
-	tr := NewTracker(1, "global")
+	s := newSim(p, 77)
+	s.seed(14*24*time.Hour, usual(20))
+	s.run(time.Hour, 1, usual(20))
+	now := s.now
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if i%4 == 0 {
-			m.Hold(tr.Open())
-			m.Observe(now, time.Minute, 18)
+			s.s.Advance(now, time.Minute, 18)
 			now = now.Add(time.Minute)
 		}
-		d := m.Decide(now.Add(time.Duration(i%4)*15*time.Second), 4)
-		tr.Step(d, p)
+		s.s.Step(s.s.Decide(now.Add(time.Duration(i%4)*15*time.Second), 4), p)
 	}
-	b.ReportMetric(float64(unsafe.Sizeof(*m)), "model-bytes")
+	b.ReportMetric(float64(unsafe.Sizeof(*s.m)), "model-bytes")
 }
 
 // BenchmarkMemoryPerService measures the heap held by 1,000 warm models.

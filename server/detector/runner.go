@@ -45,8 +45,9 @@ type RunnerDeps struct {
 	Models    ModelStore      // saves and loads learned models; nil: learn from history at every start
 }
 
-// Runner evaluates every service (and its busiest regions) on sliding
-// windows at each tick, steps the incident state machines, persists their
+// Runner is the detector's orchestration: at each tick it reads the
+// counters, advances every service's series (and those of its busiest
+// regions), judges them, steps the incident state machines, persists their
 // transitions, and publishes the status snapshot.
 type Runner struct {
 	RunnerDeps
@@ -80,7 +81,7 @@ func NewRunner(d RunnerDeps) *Runner {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	if d.Params.Windows == nil {
+	if d.Params.Budget == 0 {
 		d.Params = DefaultParams()
 	}
 	if d.Notify == nil {

@@ -118,6 +118,20 @@ func (a *App) Stop() error {
 	}
 }
 
+// WaitTicks waits until the detector has completed n more ticks (each one
+// judging every service at the app's clock), or fails the test after 10 s.
+func (a *App) WaitTicks(t testing.TB, n int) {
+	t.Helper()
+	want := a.DetectorTicks() + uint64(n)
+	deadline := time.Now().Add(10 * time.Second)
+	for a.DetectorTicks() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("the detector completed %d of %d ticks in 10 s", a.DetectorTicks()+uint64(n)-want, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // Response is a finished HTTP exchange.
 type Response struct {
 	Status int
