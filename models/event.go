@@ -1,12 +1,10 @@
 package models
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"encoding/json"
-	"fmt"
-	"sync"
 	"time"
+
+	"github.com/oklog/ulid/v2"
 )
 
 // Event types a webhook subscription can receive. Ping is sent on request
@@ -158,48 +156,11 @@ func sharesOrEmpty(s []Share) []Share {
 	return s
 }
 
-// crockford is the ULID alphabet.
-const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
 // NewID is prefix followed by a ULID (48-bit millisecond time, 80 random
 // bits, Crockford base32): unique, and sorting by creation time. IDs made
-// in the same millisecond by this process increase (monotonic ULIDs), so
-// rows created in order sort in order.
+// in the same millisecond by this process increase (ulid's default entropy
+// is monotonic and safe for concurrent use), so rows created in order sort
+// in order.
 func NewID(prefix string, t time.Time) string {
-	ms := uint64(t.UnixMilli())
-	idMu.Lock()
-	var b [16]byte
-	if ms == idLast.ms {
-		hi, lo := binary.BigEndian.Uint16(idLast.rnd[:2]), binary.BigEndian.Uint64(idLast.rnd[2:])
-		lo++
-		if lo == 0 {
-			hi++
-		}
-		binary.BigEndian.PutUint16(idLast.rnd[:2], hi)
-		binary.BigEndian.PutUint64(idLast.rnd[2:], lo)
-	} else if _, err := rand.Read(idLast.rnd[:]); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err)) // never fails on supported platforms
-	}
-	idLast.ms = ms
-	copy(b[6:], idLast.rnd[:])
-	idMu.Unlock()
-	binary.BigEndian.PutUint16(b[4:6], uint16(ms))
-	binary.BigEndian.PutUint32(b[:4], uint32(ms>>16))
-	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
-	out := make([]byte, 26)
-	for i := 25; i >= 0; i-- { // 130 bits, the top two zero
-		out[i] = crockford[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
-	}
-	return prefix + string(out)
+	return prefix + ulid.MustNew(ulid.Timestamp(t), ulid.DefaultEntropy()).String()
 }
-
-// idLast is the last ID's millisecond and random part, for monotonic IDs.
-var (
-	idMu   sync.Mutex
-	idLast struct {
-		ms  uint64
-		rnd [10]byte
-	}
-)
