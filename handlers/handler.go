@@ -74,6 +74,7 @@ type Deps struct {
 	RenderMetrics  *RenderMetrics // nil: NewRenderMetrics(nil), counted nowhere
 	PublicURL      string         // OUTCRY_PUBLIC_URL: where people reach us, for the embed snippets
 	MetricsHandler http.Handler   // serves /metrics
+	OpenAPI        []byte         // the OpenAPI document as JSON, served at /openapi.json (nil: not served)
 	Log            *slog.Logger
 	// AccessLog receives one line per request (nil: none); AccessErrorsOnly
 	// limits it to statuses of 400 and above.

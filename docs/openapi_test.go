@@ -1,0 +1,63 @@
+package docs
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// The bundled document is one self-contained OpenAPI 3.1 document: no
+// reference to another file is left, and the webhook contract is in it.
+func TestBundleIsSelfContained(t *testing.T) {
+	b, err := OpenAPIJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		OpenAPI    string                    `json:"openapi"`
+		Webhooks   map[string]any            `json:"webhooks"`
+		Components map[string]map[string]any `json:"components"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" || doc.Webhooks["incident.opened"] == nil || doc.Components["schemas"]["WebhookWithSecret"] == nil || doc.Components["schemas"]["ServiceDetail"] == nil {
+		t.Errorf("bundle lacks the webhook contract or the REST schemas: openapi %q, webhooks %d, schemas %d", doc.OpenAPI, len(doc.Webhooks), len(doc.Components["schemas"]))
+	}
+	var refs []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if s, ok := e.(string); ok && k == "$ref" {
+					refs = append(refs, s)
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	var all map[string]any
+	_ = json.Unmarshal(b, &all)
+	walk(all)
+	for _, r := range refs {
+		if !strings.HasPrefix(r, "#/") {
+			t.Errorf("non-local $ref %q", r)
+			continue
+		}
+		var at any = all
+		for _, part := range strings.Split(r[2:], "/") {
+			part = strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")
+			m, ok := at.(map[string]any)
+			if !ok || m[part] == nil {
+				t.Errorf("$ref %q points nowhere", r)
+				break
+			}
+			at = m[part]
+		}
+	}
+}
