@@ -65,7 +65,8 @@ type Deps struct {
 	Status         StatusReader
 	Catalog        Catalog
 	Incidents      IncidentLister
-	Webhooks       WebhookAdmin // nil: the webhook admin API is not mounted
+	Recent         RecentIncidentLister // the latest incidents of every service (the Statuspage-compatible incidents.json)
+	Webhooks       WebhookAdmin         // nil: the webhook admin API is not mounted
 	Identifier     *Identifier
 	Region         func(netip.Addr) string // country of an address, "" if unknown
 	AdminToken     string

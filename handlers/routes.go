@@ -45,6 +45,7 @@ func (h *Handler) Routes(r *gin.Engine) {
 		h.webhookRoutes(admin, h.Webhooks)
 	}
 
+	h.statuspageRoutes(r)
 	h.publicPages(r)
 }
 

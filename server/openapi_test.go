@@ -41,6 +41,12 @@ import (
 
 const openapiFile = "docs/openapi.yaml"
 
+// statuspageEndpoints are the Statuspage-compatible API's files below /api/v2/.
+var statuspageEndpoints = []string{
+	"status.json", "summary.json", "components.json", "incidents.json", "incidents/unresolved.json",
+	"scheduled-maintenances.json", "scheduled-maintenances/upcoming.json", "scheduled-maintenances/active.json",
+}
+
 var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 // ginToOpenAPI turns a Gin route path into an OpenAPI path template:
@@ -363,11 +369,22 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	do(exchange{method: "POST", tmpl: "/s/{slug}/report", path: "/s/nope/report", want: 404, body: "problem=login",
 		headers: []string{"Content-Type", "application/x-www-form-urlencoded"}})
 
+	// The Statuspage-compatible API, before and during an incident.
+	statuspage := func() {
+		for _, ep := range statuspageEndpoints {
+			do(exchange{method: "GET", tmpl: "/api/v2/" + ep, path: "/api/v2/" + ep, want: 200})
+			do(exchange{method: "GET", tmpl: "/s/{slug}/api/v2/" + ep, path: "/s/chatgpt/api/v2/" + ep, want: 200})
+		}
+	}
+	statuspage()
+	do(exchange{method: "GET", tmpl: "/s/{slug}/api/v2/summary.json", path: "/s/nope/api/v2/summary.json", want: 404})
+
 	// An incident: a burst of distinct reporters at a new service opens one.
 	burst(t, app, "chatgpt", 120, 0, "US")
 	eventually(t, "an incident to open", func() bool { return view(t, app, "chatgpt").Incident != nil })
 
 	// Public reads, with the incident open.
+	statuspage()
 	for _, x := range []exchange{
 		{method: "GET", tmpl: "/api/v1/services", path: "/api/v1/services", want: 200},
 		{method: "GET", tmpl: "/api/v1/services", path: "/api/v1/services?limit=1", want: 200},
@@ -412,6 +429,8 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		{method: "GET", tmpl: "/", path: "/", want: 304},
 		{method: "GET", tmpl: "/badge/{file}", path: "/badge/chatgpt.json", want: 304},
 		{method: "GET", tmpl: "/openapi.json", path: "/openapi.json", want: 304},
+		{method: "GET", tmpl: "/api/v2/summary.json", path: "/api/v2/summary.json", want: 304},
+		{method: "GET", tmpl: "/s/{slug}/api/v2/incidents.json", path: "/s/chatgpt/api/v2/incidents.json", want: 304},
 	} {
 		x.want = 200
 		r := do(x)

@@ -164,7 +164,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 	h := handlers.New(handlers.Deps{
 		AccessLog: accessLog, AccessErrorsOnly: cfg.AccessLog == "errors",
-		Writer: a.writer, Limiter: a.limits, Status: a.snap, Catalog: a.cat, Incidents: a.store, Webhooks: a.hooks,
+		Writer: a.writer, Limiter: a.limits, Status: a.snap, Catalog: a.cat, Incidents: a.store, Recent: a.store, Webhooks: a.hooks,
 		Identifier: handlers.NewIdentifier(keys), Region: countryOf,
 		AdminToken: cfg.AdminToken, Ready: ready, Metrics: handlers.NewMetrics(a.reg),
 		RenderMetrics: handlers.NewRenderMetrics(a.reg), PublicURL: cfg.PublicURL,
