@@ -49,6 +49,7 @@ const (
 	spCriticalOutages = 3   // the catalogue page is "critical" when this many services are in a major outage at once
 	spPageID          = "outcry"
 	spTimeZone        = "Etc/UTC"
+	spRenderTimeout   = 5 * time.Second // bound on the database read of one rendering
 )
 
 // Statuspage's component statuses, incident statuses, impacts and indicators.
@@ -211,9 +212,12 @@ func (h *Handler) spService(c *gin.Context, ep string) {
 
 // spRender renders body() as JSON into the render cache and answers it.
 func (h *Handler) spRender(c *gin.Context, key renderKey, inputs uint64, body func(context.Context) (any, error)) {
-	ctx := c.Request.Context()
 	spec := renderSpec{status: http.StatusOK, ctype: jsonUTF8, cc: spCC, vary: varyEnc}
 	r, err := h.render.get(key, inputs, spec, func(buf *bytes.Buffer) error {
+		// Concurrent requests wait for this one rendering: one client
+		// going away must not fail it for the others.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), spRenderTimeout)
+		defer cancel()
 		v, err := body(ctx)
 		if err != nil {
 			return err
