@@ -61,3 +61,35 @@ func TestBundleIsSelfContained(t *testing.T) {
 		}
 	}
 }
+
+// Every operation has a unique operationId, and every error answer of the
+// JSON API (4xx, 5xx under /api/) is the one error shape.
+func TestOperationsAndErrorShape(t *testing.T) {
+	doc, err := Bundle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for p, v := range doc["paths"].(map[string]any) {
+		for m, o := range v.(map[string]any) {
+			op, ok := o.(map[string]any)
+			if !ok || m == "parameters" {
+				continue
+			}
+			id, _ := op["operationId"].(string)
+			if id == "" || ids[id] != "" {
+				t.Errorf("%s %s: operationId %q is missing or also used by %s", m, p, id, ids[id])
+			}
+			ids[id] = m + " " + p
+			if !strings.HasPrefix(p, "/api/") && !strings.Contains(p, "/api/v2/") {
+				continue
+			}
+			for code, r := range op["responses"].(map[string]any) {
+				ref, _ := r.(map[string]any)["$ref"].(string)
+				if code >= "400" && ref != "#/components/responses/Error" && ref != "#/components/responses/RateLimited" {
+					t.Errorf("%s %s %s: an error answer must be $ref: \"#/components/responses/Error\" (the one error shape), not %v", m, p, code, r)
+				}
+			}
+		}
+	}
+}
