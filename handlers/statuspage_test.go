@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,36 @@ func TestStatuspageMappingAndBounds(t *testing.T) {
 	}
 	if rec := pgGet(r, "GET", "/api/v2/summary.json"); rec.Code != http.StatusOK {
 		t.Errorf("summary.json with a failing database: %d", rec.Code)
+	}
+}
+
+// BenchmarkStatuspageHit is a Statuspage client polling the catalogue's
+// summary.json and a service's status.json with 50,000 services: answers
+// from the render cache.
+func BenchmarkStatuspageHit(b *testing.B) {
+	w, r := pgServer(b)
+	for i := range 50_000 {
+		w.set(pgStatus(uint(100+i), fmt.Sprintf("svc-%05d", i), fmt.Sprintf("Service %d", i), models.LevelOK, i%7))
+	}
+	for _, path := range []string{"/api/v2/summary.json", "/s/chatgpt/api/v2/status.json"} {
+		b.Run(path, func(b *testing.B) {
+			plain, br := pgGet(r, "GET", path), pgGet(r, "GET", path, "Accept-Encoding", "gzip, br")
+			if plain.Code != http.StatusOK || br.Code != http.StatusOK {
+				b.Fatalf("%d %d %s", plain.Code, br.Code, plain.Body)
+			}
+			req := httptest.NewRequest("GET", path, nil)
+			req.Header.Set("Accept-Encoding", "gzip, br")
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				rec := httptest.NewRecorder()
+				r.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatal(rec.Code)
+				}
+			}
+			b.ReportMetric(float64(plain.Body.Len()), "body-B")
+			b.ReportMetric(float64(br.Body.Len()), "body-br-B")
+		})
 	}
 }
