@@ -2,6 +2,7 @@ package docs
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -91,5 +92,34 @@ func TestOperationsAndErrorShape(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A comma in an unquoted description inside a YAML flow mapping
+// ({description: a, b}) silently splits it into more keys ("b": null). No
+// key of either document has a space in it, and no value is a bare null.
+func TestNoSplitFlowMappings(t *testing.T) {
+	for _, f := range []string{"openapi.yaml", webhooksFile} {
+		doc, err := load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var walk func(path string, v any)
+		walk = func(path string, v any) {
+			switch x := v.(type) {
+			case map[string]any:
+				for k, e := range x {
+					if strings.ContainsAny(k, " \t") || e == nil {
+						t.Errorf("%s: %s has key %q (value %v): quote the text it was cut from", f, path, k, e)
+					}
+					walk(path+"/"+k, e)
+				}
+			case []any:
+				for i, e := range x {
+					walk(fmt.Sprintf("%s/%d", path, i), e)
+				}
+			}
+		}
+		walk("", doc)
 	}
 }
