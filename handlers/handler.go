@@ -65,7 +65,8 @@ type Deps struct {
 	Status         StatusReader
 	Catalog        Catalog
 	Incidents      IncidentLister
-	Webhooks       WebhookAdmin // nil: the webhook admin API is not mounted
+	Recent         RecentIncidentLister // the latest incidents of every service (the Statuspage-compatible incidents.json)
+	Webhooks       WebhookAdmin         // nil: the webhook admin API is not mounted
 	Identifier     *Identifier
 	Region         func(netip.Addr) string // country of an address, "" if unknown
 	AdminToken     string
@@ -74,6 +75,7 @@ type Deps struct {
 	RenderMetrics  *RenderMetrics // nil: NewRenderMetrics(nil), counted nowhere
 	PublicURL      string         // OUTCRY_PUBLIC_URL: where people reach us, for the embed snippets
 	MetricsHandler http.Handler   // serves /metrics
+	OpenAPI        []byte         // the OpenAPI document as JSON, served at /openapi.json (nil: not served)
 	Log            *slog.Logger
 	// AccessLog receives one line per request (nil: none); AccessErrorsOnly
 	// limits it to statuses of 400 and above.

@@ -41,10 +41,12 @@ const (
 	kindDirectory
 	kindBadge
 	kindChart
+	kindOpenAPI
+	kindStatuspage
 	nKinds
 )
 
-var kindNames = [nKinds]string{"page", "live", "embed", "status_json", "list_json", "directory", "badge", "chart"}
+var kindNames = [nKinds]string{"page", "live", "embed", "status_json", "list_json", "directory", "badge", "chart", "openapi", "statuspage"}
 
 // renderKey identifies one cached resource: a kind, a service (or "" for a
 // list) and a variant (language and theme, a query, a badge format).

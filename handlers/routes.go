@@ -20,6 +20,7 @@ func (h *Handler) Routes(r *gin.Engine) {
 	if h.MetricsHandler != nil {
 		r.GET("/metrics", gin.WrapH(h.MetricsHandler))
 	}
+	h.openapiRoute(r)
 
 	api := r.Group("/api/v1")
 	public := api.Group("", cors)
@@ -44,6 +45,7 @@ func (h *Handler) Routes(r *gin.Engine) {
 		h.webhookRoutes(admin, h.Webhooks)
 	}
 
+	h.statuspageRoutes(r)
 	h.publicPages(r)
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/outcry/outcry/docs"
 	"github.com/outcry/outcry/handlers"
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/catalog"
@@ -145,6 +146,10 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if err := a.engine.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("OUTCRY_TRUSTED_PROXIES: %w", err)
 	}
+	openapi, err := docs.OpenAPIJSON()
+	if err != nil {
+		return nil, fmt.Errorf("the embedded OpenAPI document: %w", err)
+	}
 	ready := []handlers.Checker{{Name: "database", Check: a.store.Ping}}
 	if a.limits.redis != nil {
 		ready = append(ready, handlers.Checker{Name: "redis", Check: a.limits.Ping, Optional: true})
@@ -159,12 +164,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 	h := handlers.New(handlers.Deps{
 		AccessLog: accessLog, AccessErrorsOnly: cfg.AccessLog == "errors",
-		Writer: a.writer, Limiter: a.limits, Status: a.snap, Catalog: a.cat, Incidents: a.store, Webhooks: a.hooks,
+		Writer: a.writer, Limiter: a.limits, Status: a.snap, Catalog: a.cat, Incidents: a.store, Recent: a.store, Webhooks: a.hooks,
 		Identifier: handlers.NewIdentifier(keys), Region: countryOf,
 		AdminToken: cfg.AdminToken, Ready: ready, Metrics: handlers.NewMetrics(a.reg),
 		RenderMetrics: handlers.NewRenderMetrics(a.reg), PublicURL: cfg.PublicURL,
-		MetricsHandler: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}),
-		Log:            a.log, Now: a.now,
+		MetricsHandler: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}), OpenAPI: openapi,
+		Log: a.log, Now: a.now,
 	})
 	h.Routes(a.engine)
 	a.handler = h
