@@ -17,15 +17,24 @@ import (
 // coldWindow sums the reports of the ring buckets that start at or after
 // unix time from.
 func (m *Model) coldWindow(from int64) float64 {
-	var x float64
+	x, _ := m.coldSpan(from)
+	return x
+}
+
+// coldSpan is coldWindow and the start of the oldest of those buckets that
+// held reports (0 when none did).
+func (m *Model) coldSpan(from int64) (x float64, first int64) {
 	for i := 0; i < m.n; i++ {
 		b, bs := m.at(i)
 		if bs < from {
 			break
 		}
 		x += float64(b.x)
+		if b.x > 0 {
+			first = bs
+		}
 	}
-	return x
+	return x, first
 }
 
 // coldHigh reports whether a cold-start window holding x reports is busy
@@ -71,12 +80,21 @@ func (m *Model) noteColdHot(end int64) {
 }
 
 // decideCold is the cold-start rule at unix time now, with pending reports
-// in the bucket in progress. A cold-start incident has recovered once no
+// in the bucket in progress. Its evidence starts with the window's first
+// bucket that held reports (a brand-new service's burst did not start
+// before the service had any). A cold-start incident has recovered once no
 // window has been busy (coldHigh) for Params.RecoverySpan.
 func (m *Model) decideCold(d *Decision, now int64, pending float64) {
 	w := int64(m.p.ColdStartWindow / time.Second)
-	x := pending + m.coldWindow(now-w)
-	d.Cold, d.Since, d.Actual, d.Expected = true, time.Unix(now-w, 0).UTC(), x, m.coldMax
+	x, since := m.coldSpan(now - w)
+	x += pending
+	if since == 0 {
+		since = now - w
+		if pending > 0 {
+			since = m.last
+		}
+	}
+	d.Cold, d.Since, d.Actual, d.Expected = true, time.Unix(since, 0).UTC(), x, m.coldMax
 	d.Recent, d.RecentExpected = x, m.coldMax
 	d.Ratio = x / math.Max(m.coldMax, 1)
 	if m.p.ColdStart > 0 && x >= float64(m.p.ColdStart) && x >= m.p.ColdStartRecord*m.coldMax {

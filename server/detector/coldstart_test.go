@@ -67,6 +67,12 @@ func TestColdStart(t *testing.T) {
 			if ok && !s.tr.Incident.Open() {
 				t.Errorf("incident not open")
 			}
+			// The evidence starts with the burst, not a window before
+			// it: the service had no reports until then.
+			if ok && (s.tr.Incident.StartedAt.Before(start) || s.tr.Incident.StartedAt.After(first)) {
+				t.Errorf("incident started at %s; the burst began at %s and opened it at %s",
+					s.tr.Incident.StartedAt.Format("15:04:05"), start.Format("15:04:05"), first.Format("15:04:05"))
+			}
 		})
 	}
 }
