@@ -17,7 +17,7 @@ type alert struct {
 	kind     string       // the event type
 	tone     tone         // colour and icon
 	title    string       // "Outage at ChatGPT", "Resolved: ChatGPT is back to normal"
-	summary  string       // one sentence, the notification text
+	detail   string       // one sentence under the title: since when, how many
 	url      string       // the status page (or Outcry for a ping); "" unless absolute http(s)
 	facts    []fact       // the evidence, in order
 	at       time.Time    // when it happened
@@ -54,9 +54,9 @@ func alertOf(ev *models.Event, publicURL string, esc func(string) string) (alert
 	if inc == nil {
 		a.tone, a.url = toneTest, absoluteURL(publicURL)
 		a.title = "Outcry test message"
-		a.summary = "Hello from Outcry: this subscription works."
+		a.detail = "Hello from Outcry: this subscription works."
 		if p := env.Data.Ping; p != nil && p.Message != "" {
-			a.summary = p.Message
+			a.detail = p.Message
 		}
 		return a, nil
 	}
@@ -79,23 +79,22 @@ func alertOf(ev *models.Event, publicURL string, esc func(string) string) (alert
 	case models.EventIncidentResolved:
 		a.tone = toneResolved
 		a.title = fmt.Sprintf("Resolved: %s%s is back to normal", name, where)
-		a.summary = a.title + "."
+		a.detail = fmt.Sprintf("Reports are back to normal (problems since %s).", since)
 		if inc.ResolvedAt != nil {
-			took := inc.ResolvedAt.Sub(inc.StartedAt).Round(time.Minute)
-			a.summary = fmt.Sprintf("%s%s is back to normal after %s (since %s).", name, where, took, since)
-			a.facts = append(a.facts, fact{"Duration", took.String()})
+			took := humanDuration(inc.ResolvedAt.Sub(inc.StartedAt))
+			a.detail = fmt.Sprintf("Reports are back to normal after %s (problems since %s).", took, since)
+			a.facts = append(a.facts, fact{"Duration", took})
 		}
 		a.facts = append(a.facts, fact{"Started", inc.StartedAt.UTC().Format("2006-01-02 15:04 UTC")})
 		return a, nil
 	case models.EventIncidentUpdated:
 		a.title = fmt.Sprintf("Update: %s at %s%s", strings.ToLower(what), name, where)
-		a.summary = fmt.Sprintf("%s since %s: %.0f reports vs %.0f expected.", a.title, since, inc.Actual, inc.Expected)
 	default:
 		a.title = fmt.Sprintf("%s at %s%s", what, name, where)
-		a.summary = fmt.Sprintf("%s since %s: %.0f reports vs %.0f expected.", a.title, since, inc.Actual, inc.Expected)
 	}
-	a.facts = append(a.facts, fact{"Reports", fmt.Sprintf("%.0f vs %.0f expected (%.1f×) in %s", inc.Actual, inc.Expected, inc.Ratio,
-		time.Duration(inc.WindowSeconds)*time.Second)})
+	window := humanDuration(time.Duration(inc.WindowSeconds) * time.Second)
+	a.detail = fmt.Sprintf("Users report problems since %s: %.0f reports in %s, %.0f expected.", since, inc.Actual, window, inc.Expected)
+	a.facts = append(a.facts, fact{"Reports", fmt.Sprintf("%.0f vs %.0f expected (%.1f×) in %s", inc.Actual, inc.Expected, inc.Ratio, window)})
 	if s := shareList(inc.TopProblems, esc); s != "" {
 		a.facts = append(a.facts, fact{"Problems", s})
 	}
@@ -107,6 +106,22 @@ func alertOf(ev *models.Event, publicURL string, esc func(string) string) (alert
 		a.facts = append(a.facts, fact{"Rule", esc(inc.Rule)})
 	}
 	return a, nil
+}
+
+// humanDuration is d to the minute in words: "45 min", "2 h 5 min",
+// "30 s" under a minute.
+func humanDuration(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	}
+	m := int(d.Round(time.Minute).Minutes())
+	switch {
+	case m < 60:
+		return fmt.Sprintf("%d min", m)
+	case m%60 == 0:
+		return fmt.Sprintf("%d h", m/60)
+	}
+	return fmt.Sprintf("%d h %d min", m/60, m%60)
 }
 
 // shareList is the three largest shares, "login 62%, app 20%".

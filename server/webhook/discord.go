@@ -62,9 +62,9 @@ type discordFooter struct {
 // (resolved).
 var discordColors = [...]int{0x1E88E5, 0xF9A825, 0xE53935, 0x43A047}
 
-// discordBody renders an event as a Discord message: the summary as the
-// content (the notification text) and one embed with the evidence, its
-// title linking to the status page.
+// discordBody renders an event as a Discord message: the headline as the
+// content (the notification text) and one embed with the details and the
+// evidence, its title linking to the status page.
 func discordBody(ev *models.Event, _ string, publicURL string) ([]byte, error) {
 	a, err := alertOf(ev, publicURL, discordEscape)
 	if err != nil {
@@ -91,9 +91,9 @@ func discordBody(ev *models.Event, _ string, publicURL string) ([]byte, error) {
 	for _, f := range e.Fields {
 		used += utf16Len(f.Name) + utf16Len(f.Value)
 	}
-	e.Description = clip(a.summary, min(discordDescriptionMax, max(discordEmbedTotalMax-used, 0)))
+	e.Description = clip(a.detail, min(discordDescriptionMax, max(discordEmbedTotalMax-used, 0)))
 	msg := discordMessage{
-		Content: clip(a.tone.icon()+" "+a.summary, discordContentMax), Username: "Outcry",
+		Content: clip(a.tone.icon()+" "+a.title, discordContentMax), Username: "Outcry",
 		Embeds: []discordEmbed{e}, AllowedMentions: discordMentions{Parse: []string{}},
 	}
 	return json.Marshal(msg)

@@ -58,7 +58,7 @@ func ntfyBody(ev *models.Event, hookURL, publicURL string) ([]byte, error) {
 	if a.service != "" {
 		msg.Tags = append(msg.Tags, a.service)
 	}
-	text := a.summary
+	text := a.detail
 	for _, f := range a.facts {
 		text += "\n" + f.name + ": " + f.value
 	}

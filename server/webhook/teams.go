@@ -69,7 +69,7 @@ var teamsColors = [...]string{"Accent", "Warning", "Attention", "Good"}
 const teamsFieldMax = 1024
 
 // teamsBody renders an event as an Adaptive Card: the headline in the
-// tone's colour, the summary, the evidence as facts, and a button to the
+// tone's colour, a sentence of detail, the evidence as facts, and a button to the
 // status page.
 func teamsBody(ev *models.Event, _ string, publicURL string) ([]byte, error) {
 	a, err := alertOf(ev, publicURL, teamsText)
@@ -82,7 +82,7 @@ func teamsBody(ev *models.Event, _ string, publicURL string) ([]byte, error) {
 		Body: []any{
 			teamsTextBlock{Type: "TextBlock", Text: clip(a.tone.icon()+" "+a.title, teamsFieldMax), Wrap: true, Weight: "Bolder",
 				Size: "Medium", Color: teamsColors[a.tone]},
-			teamsTextBlock{Type: "TextBlock", Text: clip(a.summary, teamsFieldMax), Wrap: true, IsSubtle: true, Spacing: "None"},
+			teamsTextBlock{Type: "TextBlock", Text: clip(a.detail, teamsFieldMax), Wrap: true, IsSubtle: true, Spacing: "None"},
 		},
 	}
 	if len(a.facts) > 0 {
