@@ -113,7 +113,7 @@ func TestResumesAfterRestart(t *testing.T) {
 // (c) A hanging endpoint holds one worker; another subscription is still
 // served promptly.
 func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
-	hanging, release := newHangingServer(t)
+	hanging, release, _ := newHangingServer(t)
 	prompt := webhooktest.NewReceiver(t)
 	s := newService(t, openDB(t), func(o *Options) { o.Workers = 2 })
 	slowHook := subscribe(t, s, models.Webhook{URL: hanging.URL})
@@ -291,7 +291,7 @@ func TestFanOutFiltersAndNeverDuplicates(t *testing.T) {
 // leaves their deliveries pending (unleased, no attempt counted) for the
 // next start.
 func TestCloseAbortsHangingAttempt(t *testing.T) {
-	hanging, release := newHangingServer(t)
+	hanging, release, arrived := newHangingServer(t)
 	t.Cleanup(release)
 	s := newService(t, openDB(t), nil)
 	hook := subscribe(t, s, models.Webhook{URL: hanging.URL})
@@ -299,10 +299,10 @@ func TestCloseAbortsHangingAttempt(t *testing.T) {
 	done := make(chan struct{})
 	go func() { s.Run(ctx, s.st.(Outbox)); close(done) }()
 	ev := commit(t, s, models.EventIncidentOpened, "chatgpt")
-	eventually(t, 5*time.Second, "the attempt to start", func() bool {
-		d, _ := delivery(t, s, ev.ID, hook.ID)
-		return d.LeaseToken != ""
-	})
+	// The request is in flight, not merely claimed: a claimed delivery whose
+	// worker has not started yet is released at once by Close, which is
+	// another test's subject.
+	eventually(t, 5*time.Second, "the attempt to reach the receiver", func() bool { return arrived() == 1 })
 	cancel()
 	<-done
 	cctx, ccancel := context.WithTimeout(context.Background(), 100*time.Millisecond)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,10 +159,13 @@ func delivery(tb testing.TB, s *Service, eventID, webhookID string) (models.Deli
 
 // newHangingServer never answers: a request waits until the client gives
 // up or release is called (register release to run before the service
-// stops, or Close waits for the attempt's timeout).
-func newHangingServer(tb testing.TB) (srv *httptest.Server, release func()) {
+// stops, or Close waits for the attempt's timeout). arrived counts the
+// requests that reached it.
+func newHangingServer(tb testing.TB) (srv *httptest.Server, release func(), arrived func() int) {
 	ch := make(chan struct{})
+	var n atomic.Int32
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
 		select {
 		case <-ch:
 		case <-r.Context().Done():
@@ -169,7 +173,7 @@ func newHangingServer(tb testing.TB) (srv *httptest.Server, release func()) {
 	}))
 	tb.Cleanup(srv.Close)
 	var once sync.Once
-	return srv, func() { once.Do(func() { close(ch) }) }
+	return srv, func() { once.Do(func() { close(ch) }) }, func() int { return int(n.Load()) }
 }
 
 // clock is a settable clock.
