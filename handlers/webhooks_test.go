@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/store"
 	"github.com/outcry/outcry/server/webhook"
@@ -245,19 +246,12 @@ func TestWebhookAdminAPI(t *testing.T) {
 	if status != http.StatusAccepted || json.Unmarshal(body, &ping) != nil || ping.Type != "ping" {
 		t.Fatalf("test: %d %s", status, body)
 	}
-	deadline := time.Now().Add(5 * time.Second)
 	var deliveries List[DeliveryDTO]
-	for {
+	testkit.Eventually(t, 5*time.Second, "the ping to be delivered", func() bool {
 		_, body = e.do(t, "GET", path+"/deliveries", nil)
 		_ = json.Unmarshal(body, &deliveries)
-		if len(deliveries.Items) == 1 && deliveries.Items[0].Status == models.DeliverySucceeded {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the ping was not delivered: %s", body)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(deliveries.Items) == 1 && deliveries.Items[0].Status == models.DeliverySucceeded
+	})
 	d := deliveries.Items[0]
 	if d.EventID != ping.EventID || d.Attempts != 1 || len(d.Log) != 1 || d.Log[0].StatusCode != 200 || d.NextAttemptAt != nil {
 		t.Errorf("delivery %s", body)

@@ -42,23 +42,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	if err := webhooktest.Verify(created.Secret, got); err != nil || got.Header.Get("webhook-id") != ping {
 		t.Errorf("ping %s: signature %v, id %q; want %s", got.Body, err, got.Header.Get("webhook-id"), ping)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	var log struct {
-		Items []struct {
-			EventID string `json:"event_id"`
-			Status  string `json:"status"`
-		} `json:"items"`
-	}
-	for {
-		app.Admin(t, "GET", "/api/v1/webhooks/"+created.ID+"/deliveries", nil).JSON(t, &log)
-		if len(log.Items) == 1 && log.Items[0].Status == "succeeded" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("delivery log %+v; want one succeeded delivery", log)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDelivery(t, app, created.ID, func(d delivery) bool { return d.Status == "succeeded" })
 
 	strict := servertest.Start(t, func(env map[string]string) { env["OUTCRY_WEBHOOK_ALLOW_PRIVATE"] = "false" })
 	if r = strict.Admin(t, "POST", "/api/v1/webhooks", map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}); r.Status != 422 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
@@ -39,7 +40,7 @@ func TestFormatsDeliverThroughTheDispatcher(t *testing.T) {
 		if err := webhooktest.Verify(h.hook.Secret, got); err != nil || got.Header.Get("webhook-id") != ev.ID {
 			t.Errorf("%s: signature %v, webhook-id %q", h.hook.Format, err, got.Header.Get("webhook-id"))
 		}
-		eventually(t, 5*time.Second, h.hook.Format+" succeeded", func() bool {
+		testkit.Eventually(t, 5*time.Second, h.hook.Format+" succeeded", func() bool {
 			d, _ := delivery(t, s, ev.ID, h.hook.ID)
 			return d.Status == models.DeliverySucceeded && d.Attempts == 1
 		})
@@ -57,13 +58,13 @@ func TestDiscordRateLimitWaitsRetryAfter(t *testing.T) {
 		webhooktest.Answer{Status: http.StatusTooManyRequests, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: `{"message":"You are being rate limited.","retry_after":7.5,"global":false}`},
 		webhooktest.Answer{Status: http.StatusNoContent})
-	clk := &clock{t: time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC))
 	s := newService(t, openDB(t), func(o *Options) { o.Now = clk.Now }) // backoff 10 ms: the wait is the receiver's
 	hook := subscribe(t, s, models.Webhook{URL: rcv.URL + "/api/webhooks/1/tok", Format: models.FormatDiscord})
 	run(t, s)
 	ev := commit(t, s, models.EventIncidentOpened, "chatgpt")
 	var d models.Delivery
-	eventually(t, 5*time.Second, "the first attempt recorded", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the first attempt recorded", func() bool {
 		d, _ = delivery(t, s, ev.ID, hook.ID)
 		return d.Attempts == 1
 	})
@@ -72,12 +73,12 @@ func TestDiscordRateLimitWaitsRetryAfter(t *testing.T) {
 		!first.NextRetryAt.Equal(first.At.Add(7500*time.Millisecond)) {
 		t.Fatalf("first attempt %+v; want a retry 7.5 s later", first)
 	}
-	clk.Advance(7 * time.Second) // not yet due
+	clk.Add(7 * time.Second) // not yet due
 	s.Notify()
-	clk.Advance(600 * time.Millisecond)
+	clk.Add(600 * time.Millisecond)
 	s.Notify()
 	rcv.Wait(t, 2, 5*time.Second)
-	eventually(t, 5*time.Second, "the delivery to succeed", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the delivery to succeed", func() bool {
 		d, _ = delivery(t, s, ev.ID, hook.ID)
 		return d.Status == models.DeliverySucceeded
 	})
@@ -95,7 +96,7 @@ func TestUnexpectedSuccessAnswerFails(t *testing.T) {
 	run(t, s)
 	ev := commit(t, s, models.EventIncidentOpened, "chatgpt")
 	var d models.Delivery
-	eventually(t, 5*time.Second, "the delivery to fail", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the delivery to fail", func() bool {
 		d, _ = delivery(t, s, ev.ID, hook.ID)
 		return d.Status == models.DeliveryFailed
 	})

@@ -136,18 +136,6 @@ func testIncident() models.Incident {
 	}
 }
 
-// eventually polls cond every 5 ms until it holds or d passes.
-func eventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // delivery reads the one delivery of an event to a subscription, with its log.
 func delivery(tb testing.TB, s *Service, eventID, webhookID string) (models.Delivery, bool) {
 	tb.Helper()
@@ -174,22 +162,4 @@ func newHangingServer(tb testing.TB) (srv *httptest.Server, release func(), arri
 	tb.Cleanup(srv.Close)
 	var once sync.Once
 	return srv, func() { once.Do(func() { close(ch) }) }, func() int { return int(n.Load()) }
-}
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }

@@ -3,6 +3,7 @@
 package webhooktest
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/outcry/outcry/internal/testkit"
 )
 
 // Request is one request a receiver got.
@@ -104,16 +107,9 @@ func (r *Receiver) Requests() []Request {
 // Wait waits up to d for at least n requests and returns them all.
 func (r *Receiver) Wait(tb testing.TB, n int, d time.Duration) []Request {
 	tb.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		if got := r.Requests(); len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("the receiver got %d requests in %s; want %d", len(r.Requests()), d, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var got []Request
+	testkit.Eventually(tb, d, fmt.Sprintf("%d requests at the receiver", n), func() bool { got = r.Requests(); return len(got) >= n })
+	return got
 }
 
 // Verify checks a request's Standard Webhooks signature (and that its
