@@ -261,7 +261,18 @@ func TestFanOutFiltersAndNeverDuplicates(t *testing.T) {
 	}
 	a.Notify()
 	b.Notify()
-	time.Sleep(100 * time.Millisecond) // give a wrong second fan-out or double send the chance to show
+	// Once both events are fanned out again and nothing is pending (a
+	// delivery stays pending until its request has been answered and
+	// recorded), a wrong second fan-out or a double send has shown itself.
+	count := func(model any, where string, args ...any) int64 {
+		var n int64
+		rawOf(a).Model(model).Where(where, args...).Count(&n)
+		return n
+	}
+	testkit.Eventually(t, 5*time.Second, "the events fanned out again", func() bool { return count(&models.Event{}, "fanned_out = ?", false) == 0 })
+	testkit.Eventually(t, 5*time.Second, "no pending delivery", func() bool {
+		return count(&models.Delivery{}, "status = ?", models.DeliveryPending) == 0
+	})
 	perEvent := map[string]int{}
 	for _, r := range rcv.Requests() {
 		perEvent[r.Header.Get("webhook-id")]++
