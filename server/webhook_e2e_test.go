@@ -63,7 +63,7 @@ func TestIncidentReachesWebhookEndToEnd(t *testing.T) {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
 	}
-	var created struct{ Secret string }
+	var created struct{ ID, Secret string }
 	r.JSON(t, &created)
 
 	type event struct {
@@ -113,7 +113,23 @@ func TestIncidentReachesWebhookEndToEnd(t *testing.T) {
 	if resolved.Type != "incident.resolved" || resolved.Data.Incident.ID != inc.ID || resolved.Data.Incident.ResolvedAt == nil || resolved.ID == opened.ID {
 		t.Errorf("resolved payload %+v; want incident.resolved for %d", resolved, inc.ID)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Two more ticks would have written any wrong extra event; once nothing
+	// is pending and the app has stopped (waiting for attempts in flight),
+	// the receiver has had everything it will get.
+	app.WaitTicks(t, 2)
+	eventually(t, "no pending delivery", func() bool {
+		var log struct{ Items []delivery }
+		app.Admin(t, "GET", "/api/v1/webhooks/"+created.ID+"/deliveries", nil).JSON(t, &log)
+		for _, d := range log.Items {
+			if d.Status == "pending" {
+				return false
+			}
+		}
+		return true
+	})
+	if err := app.Stop(); err != nil {
+		t.Fatal(err)
+	}
 	if n := len(rcv.Requests()); n != 2 {
 		t.Errorf("the receiver got %d requests; want exactly opened and resolved", n)
 	}
@@ -177,7 +193,9 @@ func TestWebhookSurvivesRestartWhileReceiverIsDown(t *testing.T) {
 		d := deliveries(app)
 		return len(d) == 1 && d[0].Status == "succeeded"
 	})
-	time.Sleep(200 * time.Millisecond)
+	if err := app.Stop(); err != nil { // waits for attempts in flight: nothing more can arrive
+		t.Fatal(err)
+	}
 	if n := len(rcv.Requests()); n != 1 {
 		t.Errorf("the receiver got %d requests; want the event exactly once", n)
 	}
