@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/server/store/storetest"
 )
 
@@ -238,16 +239,10 @@ func (c *cluster) stopAll() {
 	}
 }
 
-// waitFor polls cond every 50 ms until it holds or d passes.
+// waitFor polls cond until it holds or d passes.
 func (c *cluster) waitFor(d time.Duration, what string, cond func() bool) {
 	c.t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.Eventually(c.t, d, what, cond)
 }
 
 // metric reads one unlabelled series of a replica's /metrics (ok false if

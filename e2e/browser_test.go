@@ -26,6 +26,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/servertest"
 	"github.com/outcry/outcry/server/store"
@@ -265,16 +266,13 @@ func busy(t *testing.T, app *servertest.App) {
 			t.Fatalf("report %d: %d %s", i, r.Status, r.Body)
 		}
 	}
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+	testkit.Eventually(t, 20*time.Second, "the reports to be counted", func() bool {
 		var st struct {
 			Reports int `json:"reports_last_15m"`
 		}
 		app.Do(t, "GET", "/api/v1/services/acme", nil).JSON(t, &st)
-		if st.Reports > 0 {
-			return
-		}
-	}
-	t.Fatal("the reports were not counted within 20 s")
+		return st.Reports > 0
+	})
 }
 
 // countRows counts the stored reports of one problem of a service.

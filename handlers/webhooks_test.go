@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/store"
 	"github.com/outcry/outcry/server/webhook"
@@ -120,6 +121,10 @@ func TestWebhookBadInputStoresNothing(t *testing.T) {
 		{"ping is not a filter", map[string]any{"url": "https://hooks.example.com/", "events": []string{"ping"}}, 422},
 		{"unknown service", map[string]any{"url": "https://hooks.example.com/", "services": []string{"myspace"}}, 422},
 		{"bad format", map[string]any{"url": "https://hooks.example.com/", "format": "xml"}, 422},
+		{"format in capitals", map[string]any{"url": "https://hooks.example.com/", "format": "Discord"}, 422},
+		{"format not a string", map[string]any{"url": "https://hooks.example.com/", "format": 3}, 400},
+		{"ntfy without a topic", map[string]any{"url": "https://ntfy.example.com/", "format": "ntfy"}, 422},
+		{"ntfy topic with a dot", map[string]any{"url": "https://ntfy.example.com/a.b", "format": "ntfy"}, 422},
 		{"long description", map[string]any{"url": "https://hooks.example.com/", "description": long}, 422},
 		{"created disabled", map[string]any{"url": "https://hooks.example.com/", "disabled": true}, 422},
 		{"malformed JSON", `{"url":`, 400},
@@ -134,6 +139,44 @@ func TestWebhookBadInputStoresNothing(t *testing.T) {
 	e.db.Model(&models.Webhook{}).Count(&n)
 	if n != 0 {
 		t.Errorf("%d webhooks stored after bad input; want 0", n)
+	}
+}
+
+// Every alert format can be chosen at creation and by PATCH, and is shown
+// as chosen; a bad one, or an ntfy URL without a topic, is refused and
+// changes nothing.
+func TestWebhookFormats(t *testing.T) {
+	e := newWebhookEnv(t, false)
+	for _, f := range []struct{ format, url string }{
+		{"json", "https://hooks.example.com/a"}, {"slack", "https://hooks.slack.com/services/T/B/x"},
+		{"discord", "https://discord.com/api/webhooks/1/tok"}, {"teams", "https://prod-1.westus.logic.azure.com/workflows/x?sig=y"},
+		{"ntfy", "https://ntfy.sh/outcry-alerts"},
+	} {
+		status, body := e.do(t, "POST", "/api/v1/webhooks", map[string]any{"url": f.url, "format": f.format})
+		var dto WebhookDTO
+		if status != http.StatusCreated || json.Unmarshal(body, &dto) != nil || dto.Format != f.format {
+			t.Fatalf("create %s: %d %s", f.format, status, body)
+		}
+		var stored models.Webhook
+		if err := e.db.Take(&stored, "id = ?", dto.ID).Error; err != nil || (stored.Format != f.format && f.format != "json") {
+			t.Errorf("%s stored as %q (%v)", f.format, stored.Format, err)
+		}
+	}
+	status, body := e.do(t, "POST", "/api/v1/webhooks", map[string]any{"url": "https://hooks.example.com/"})
+	var dto WebhookDTO
+	_ = json.Unmarshal(body, &dto)
+	path := "/api/v1/webhooks/" + dto.ID
+	for _, bad := range []map[string]any{{"format": "telegram"}, {"format": "ntfy"}, {"format": "ntfy", "url": "https://ntfy.sh/"}} {
+		if status, body = e.do(t, "PATCH", path, bad); status != 422 {
+			t.Errorf("PATCH %v: %d %s; want 422", bad, status, body)
+		}
+	}
+	var stored models.Webhook
+	if err := e.db.Take(&stored, "id = ?", dto.ID).Error; err != nil || stored.Format != models.FormatStandard || stored.URL != "https://hooks.example.com/" {
+		t.Errorf("after refused patches: %q %q %v; want the standard format and the old URL", stored.Format, stored.URL, err)
+	}
+	if status, body = e.do(t, "PATCH", path, map[string]any{"format": "ntfy", "url": "https://ntfy.example.com/ops"}); status != 200 || !strings.Contains(string(body), `"format":"ntfy"`) {
+		t.Errorf("PATCH to ntfy with a topic URL: %d %s", status, body)
 	}
 }
 
@@ -203,19 +246,12 @@ func TestWebhookAdminAPI(t *testing.T) {
 	if status != http.StatusAccepted || json.Unmarshal(body, &ping) != nil || ping.Type != "ping" {
 		t.Fatalf("test: %d %s", status, body)
 	}
-	deadline := time.Now().Add(5 * time.Second)
 	var deliveries List[DeliveryDTO]
-	for {
+	testkit.Eventually(t, 5*time.Second, "the ping to be delivered", func() bool {
 		_, body = e.do(t, "GET", path+"/deliveries", nil)
 		_ = json.Unmarshal(body, &deliveries)
-		if len(deliveries.Items) == 1 && deliveries.Items[0].Status == models.DeliverySucceeded {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the ping was not delivered: %s", body)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(deliveries.Items) == 1 && deliveries.Items[0].Status == models.DeliverySucceeded
+	})
 	d := deliveries.Items[0]
 	if d.EventID != ping.EventID || d.Attempts != 1 || len(d.Log) != 1 || d.Log[0].StatusCode != 200 || d.NextAttemptAt != nil {
 		t.Errorf("delivery %s", body)

@@ -4,18 +4,49 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// Webhook formats: the standard JSON body (EventEnvelope) or a
-// Slack-compatible message built from it.
+// Webhook formats: the standard JSON body (EventEnvelope), or a message
+// built from it for a chat or push service (docs/webhooks.md#formats).
 const (
 	FormatStandard = ""
-	FormatSlack    = "slack"
+	FormatSlack    = "slack"   // a Slack incoming webhook
+	FormatDiscord  = "discord" // a Discord channel webhook (Execute Webhook)
+	FormatTeams    = "teams"   // a Microsoft Teams Workflows webhook (Adaptive Card)
+	FormatNtfy     = "ntfy"    // an ntfy topic URL (published as JSON to the server's root)
 )
+
+// FormatNames are the format values the admin API accepts, "json" being
+// FormatStandard.
+var FormatNames = []string{"json", FormatSlack, FormatDiscord, FormatTeams, FormatNtfy}
+
+// ntfyTopicRe is what ntfy accepts as a topic name.
+var ntfyTopicRe = regexp.MustCompile(`^[-_A-Za-z0-9]{1,64}$`)
+
+// NtfyTarget splits an ntfy topic URL (https://ntfy.sh/mytopic, or
+// https://host/prefix/mytopic behind a path prefix) into the root URL that
+// JSON messages are published to (https://ntfy.sh/, keeping any user
+// information and query, such as ?auth=) and the topic.
+func NtfyTarget(raw string) (root, topic string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", Errorf(CodeInvalid, "url is not a URL")
+	}
+	path := strings.TrimSuffix(u.Path, "/")
+	i := strings.LastIndexByte(path, '/')
+	if i < 0 || !ntfyTopicRe.MatchString(path[i+1:]) {
+		return "", "", Errorf(CodeInvalid, "an ntfy url must end in the topic (letters, digits, - and _, at most 64): https://ntfy.sh/mytopic")
+	}
+	topic = path[i+1:]
+	u.Path, u.RawPath = path[:i+1], ""
+	u.Fragment, u.RawFragment = "", ""
+	return u.String(), topic, nil
+}
 
 // SecretPrefix starts every signing secret (Standard Webhooks).
 const SecretPrefix = "whsec_"
@@ -80,11 +111,15 @@ func (w *Webhook) Validate() error {
 		return Errorf(CodeInvalid, "description must be UTF-8 text of at most 500 characters")
 	}
 	switch w.Format {
-	case FormatStandard, FormatSlack:
+	case FormatStandard, FormatSlack, FormatDiscord, FormatTeams:
 	case "json":
 		w.Format = FormatStandard
+	case FormatNtfy:
+		if _, _, err := NtfyTarget(w.URL); err != nil {
+			return err
+		}
 	default:
-		return Errorf(CodeInvalid, "unknown format %q; use json (default) or slack", w.Format)
+		return Errorf(CodeInvalid, "unknown format %q; use one of %s (json is the default)", w.Format, strings.Join(FormatNames, ", "))
 	}
 	return nil
 }

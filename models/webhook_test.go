@@ -2,6 +2,7 @@ package models
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,7 +26,14 @@ func TestWebhookValidate(t *testing.T) {
 		{"bad slug", ok(Webhook{Services: []string{"Chat GPT"}}), false},
 		{"unknown event", ok(Webhook{Events: []string{"incident.deleted"}}), false},
 		{"ping filter", ok(Webhook{Events: []string{EventPing}}), false},
-		{"format", ok(Webhook{Format: "teams"}), false},
+		{"discord", ok(Webhook{Format: FormatDiscord}), true},
+		{"teams", ok(Webhook{Format: FormatTeams}), true},
+		{"ntfy", Webhook{URL: "https://ntfy.sh/outcry_alerts-1", Format: FormatNtfy}, true},
+		{"ntfy behind a prefix", Webhook{URL: "https://push.example.com/ntfy/alerts/?auth=dGs", Format: FormatNtfy}, true},
+		{"ntfy without a topic", Webhook{URL: "https://ntfy.sh/", Format: FormatNtfy}, false},
+		{"ntfy bad topic", Webhook{URL: "https://ntfy.sh/al.erts", Format: FormatNtfy}, false},
+		{"unknown format", ok(Webhook{Format: "xml"}), false},
+		{"format is case-sensitive", ok(Webhook{Format: "Discord"}), false},
 	} {
 		w := c.w
 		if err := w.Validate(); (err == nil) != c.ok || (err != nil && ErrorCode(err) != CodeInvalid) {
@@ -35,6 +43,24 @@ func TestWebhookValidate(t *testing.T) {
 	w := ok(Webhook{Services: []string{"sora", "chatgpt", "sora"}, Format: "json", Description: "  x "})
 	if err := w.Validate(); err != nil || !reflect.DeepEqual(w.Services, []string{"chatgpt", "sora"}) || w.Format != FormatStandard || w.Description != "x" {
 		t.Errorf("normalised %+v %v", w, err)
+	}
+}
+
+func TestNtfyTarget(t *testing.T) {
+	for _, c := range []struct{ in, root, topic string }{
+		{"https://ntfy.sh/alerts", "https://ntfy.sh/", "alerts"},
+		{"https://ntfy.sh/alerts/", "https://ntfy.sh/", "alerts"},
+		{"https://u:p@push.example.com:8443/ntfy/ops_1?auth=dGs#x", "https://u:p@push.example.com:8443/ntfy/?auth=dGs", "ops_1"},
+	} {
+		root, topic, err := NtfyTarget(c.in)
+		if err != nil || root != c.root || topic != c.topic {
+			t.Errorf("%s: %q %q %v; want %q %q", c.in, root, topic, err, c.root, c.topic)
+		}
+	}
+	for _, bad := range []string{"https://ntfy.sh", "https://ntfy.sh/", "https://ntfy.sh/a b", "https://ntfy.sh/" + strings.Repeat("a", 65)} {
+		if _, _, err := NtfyTarget(bad); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
 	}
 }
 

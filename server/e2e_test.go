@@ -12,6 +12,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/server"
 	"github.com/outcry/outcry/server/servertest"
 )
@@ -32,16 +33,10 @@ func countRows(t *testing.T, path, q string) int {
 	return n
 }
 
-// eventually polls f until it is true or 5 s pass.
+// eventually polls f until it is true or 10 s pass.
 func eventually(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, what, f)
 }
 
 // TestEndToEnd starts the whole app on port 0 (with the real Redis when

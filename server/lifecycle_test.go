@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/server"
 	"github.com/outcry/outcry/server/servertest"
 )
@@ -45,11 +46,7 @@ func TestFailedStartLeavesNothingRunning(t *testing.T) {
 	if before {
 		t.Skip("another test's writer is running; cannot tell ours apart")
 	}
-	for deadline := time.Now().Add(5 * time.Second); goroutinesRunning(writer); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the report writer still runs after New failed")
-		}
-	}
+	testkit.Eventually(t, 5*time.Second, "the report writer to stop after New failed", func() bool { return !goroutinesRunning(writer) })
 }
 
 func canceled() context.Context {

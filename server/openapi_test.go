@@ -476,6 +476,10 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	admin(exchange{method: "PATCH", tmpl: "/api/v1/webhooks/{id}", path: "/api/v1/webhooks/" + w.ID, want: 200, body: map[string]any{"disabled": true}})
 	admin(exchange{method: "POST", tmpl: "/api/v1/webhooks/{id}/test", path: "/api/v1/webhooks/" + w.ID + "/test", want: 409})
 	admin(exchange{method: "PATCH", tmpl: "/api/v1/webhooks/{id}", path: "/api/v1/webhooks/" + w.ID, want: 422, body: map[string]any{"events": []string{"nope"}}})
+	for _, f := range []string{"discord", "teams", "ntfy", "slack", "json"} { // each answer's format is in the enum
+		admin(exchange{method: "PATCH", tmpl: "/api/v1/webhooks/{id}", path: "/api/v1/webhooks/" + w.ID, want: 200, body: map[string]any{"format": f}})
+	}
+	admin(exchange{method: "PATCH", tmpl: "/api/v1/webhooks/{id}", path: "/api/v1/webhooks/" + w.ID, want: 422, body: map[string]any{"format": "xml"}})
 	admin(exchange{method: "DELETE", tmpl: "/api/v1/webhooks/{id}", path: "/api/v1/webhooks/" + w.ID, want: 204})
 	admin(exchange{method: "DELETE", tmpl: "/api/v1/webhooks/{id}", path: "/api/v1/webhooks/" + w.ID, want: 404})
 	admin(exchange{method: "POST", tmpl: "/api/v1/webhooks/{id}/rotate-secret", path: "/api/v1/webhooks/" + w.ID + "/rotate-secret", want: 404})

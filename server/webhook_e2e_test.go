@@ -42,23 +42,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	if err := webhooktest.Verify(created.Secret, got); err != nil || got.Header.Get("webhook-id") != ping {
 		t.Errorf("ping %s: signature %v, id %q; want %s", got.Body, err, got.Header.Get("webhook-id"), ping)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	var log struct {
-		Items []struct {
-			EventID string `json:"event_id"`
-			Status  string `json:"status"`
-		} `json:"items"`
-	}
-	for {
-		app.Admin(t, "GET", "/api/v1/webhooks/"+created.ID+"/deliveries", nil).JSON(t, &log)
-		if len(log.Items) == 1 && log.Items[0].Status == "succeeded" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("delivery log %+v; want one succeeded delivery", log)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDelivery(t, app, created.ID, func(d delivery) bool { return d.Status == "succeeded" })
 
 	strict := servertest.Start(t, func(env map[string]string) { env["OUTCRY_WEBHOOK_ALLOW_PRIVATE"] = "false" })
 	if r = strict.Admin(t, "POST", "/api/v1/webhooks", map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}); r.Status != 422 {
@@ -79,7 +63,7 @@ func TestIncidentReachesWebhookEndToEnd(t *testing.T) {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
 	}
-	var created struct{ Secret string }
+	var created struct{ ID, Secret string }
 	r.JSON(t, &created)
 
 	type event struct {
@@ -129,7 +113,23 @@ func TestIncidentReachesWebhookEndToEnd(t *testing.T) {
 	if resolved.Type != "incident.resolved" || resolved.Data.Incident.ID != inc.ID || resolved.Data.Incident.ResolvedAt == nil || resolved.ID == opened.ID {
 		t.Errorf("resolved payload %+v; want incident.resolved for %d", resolved, inc.ID)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Two more ticks would have written any wrong extra event; once nothing
+	// is pending and the app has stopped (waiting for attempts in flight),
+	// the receiver has had everything it will get.
+	app.WaitTicks(t, 2)
+	eventually(t, "no pending delivery", func() bool {
+		var log struct{ Items []delivery }
+		app.Admin(t, "GET", "/api/v1/webhooks/"+created.ID+"/deliveries", nil).JSON(t, &log)
+		for _, d := range log.Items {
+			if d.Status == "pending" {
+				return false
+			}
+		}
+		return true
+	})
+	if err := app.Stop(); err != nil {
+		t.Fatal(err)
+	}
 	if n := len(rcv.Requests()); n != 2 {
 		t.Errorf("the receiver got %d requests; want exactly opened and resolved", n)
 	}
@@ -193,7 +193,9 @@ func TestWebhookSurvivesRestartWhileReceiverIsDown(t *testing.T) {
 		d := deliveries(app)
 		return len(d) == 1 && d[0].Status == "succeeded"
 	})
-	time.Sleep(200 * time.Millisecond)
+	if err := app.Stop(); err != nil { // waits for attempts in flight: nothing more can arrive
+		t.Fatal(err)
+	}
 	if n := len(rcv.Requests()); n != 1 {
 		t.Errorf("the receiver got %d requests; want the event exactly once", n)
 	}

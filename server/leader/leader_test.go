@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/detector"
 	"github.com/outcry/outcry/server/leader"
@@ -26,11 +27,7 @@ func openStore(t *testing.T, dbURL string) *store.Store {
 // waitFor polls cond until it holds or 10 s pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	testkit.Eventually(t, 10*time.Second, what, cond)
 }
 
 // duty records the tenures an elector's Lead ran and whether it follows.

@@ -3,11 +3,11 @@ package ratelimit
 import (
 	"context"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 )
 
@@ -29,25 +29,8 @@ type harness struct {
 	degraded bool // every Admittance must say Degraded
 }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newFakeClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC))
 }
 
 // implementations builds each implementation for a case's config.
@@ -64,7 +47,7 @@ func implementations(t *testing.T) map[string]func(t *testing.T, cfg Config) har
 			if err != nil {
 				t.Fatal(err)
 			}
-			return harness{backend: l, now: clk.Now, advance: clk.Advance}
+			return harness{backend: l, now: clk.Now, advance: clk.Add}
 		},
 		"redis": func(t *testing.T, cfg Config) harness {
 			cfg.Prefix = testPrefix(t, rdb)
@@ -98,7 +81,7 @@ func implementations(t *testing.T) map[string]func(t *testing.T, cfg Config) har
 			if err != nil {
 				t.Fatal(err)
 			}
-			return harness{backend: lim, now: clk.Now, advance: clk.Advance, degraded: true}
+			return harness{backend: lim, now: clk.Now, advance: clk.Add, degraded: true}
 		},
 	}
 }

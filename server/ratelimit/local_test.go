@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 )
 
-func newTestLocal(t *testing.T, cfg Config) (*Local, *fakeClock) {
+func newTestLocal(t *testing.T, cfg Config) (*Local, *testkit.Clock) {
 	t.Helper()
 	clk := newFakeClock()
 	l, err := NewLocal(cfg, clk.Now)
@@ -85,7 +86,7 @@ func TestLocalDropsIdleState(t *testing.T) {
 	}
 	// Past both the buckets' idle time (2 periods) and the dedupe window,
 	// and the counters' TTL: new traffic sweeps the old state out.
-	clk.Advance(2 * time.Hour)
+	clk.Add(2 * time.Hour)
 	admitAll("new")
 	if r, n, d := l.reporters.len(), l.networks.len(), l.marks.len(); r != 1000 || n != 1000 || d != 2000 {
 		t.Fatalf("after idle and 1000 new reports: %d reporters, %d networks, %d dedupe entries", r, n, d)

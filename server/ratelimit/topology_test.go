@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 )
 
@@ -39,11 +40,7 @@ func needRedisServer(t *testing.T) {
 // waitFor polls f (a redis-cli answer) until it holds, for at most 15 s.
 func waitFor(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); !f(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	testkit.Eventually(t, 15*time.Second, what, f)
 }
 
 func cli(port int, args ...string) string {

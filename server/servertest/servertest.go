@@ -21,6 +21,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/server"
 )
 
@@ -123,13 +124,7 @@ func (a *App) Stop() error {
 func (a *App) WaitTicks(t testing.TB, n int) {
 	t.Helper()
 	want := a.DetectorTicks() + uint64(n)
-	deadline := time.Now().Add(10 * time.Second)
-	for a.DetectorTicks() < want {
-		if time.Now().After(deadline) {
-			t.Fatalf("the detector completed %d of %d ticks in 10 s", a.DetectorTicks()+uint64(n)-want, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, fmt.Sprintf("%d detector ticks", n), func() bool { return a.DetectorTicks() >= want })
 }
 
 // Response is a finished HTTP exchange.

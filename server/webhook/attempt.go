@@ -38,7 +38,7 @@ func (s *Service) attempt(j job) (r result, ok bool) {
 	if j.d.FirstAttemptAt != nil {
 		r.first = j.d.FirstAttemptAt.UTC()
 	}
-	var hdr http.Header
+	var ans answer
 	var err error
 	gone := j.hook == nil || j.ev == nil || (j.hook.Disabled && j.ev.Target == "")
 	switch {
@@ -48,14 +48,15 @@ func (s *Service) attempt(j job) (r result, ok bool) {
 		err = fmt.Errorf("subscription disabled")
 	default:
 		start := time.Now()
-		r.code, hdr, err = s.post(j, at)
+		ans, err = s.post(j, at)
+		r.code = ans.code
 		r.latency = time.Since(start)
 		if s.attemptCtx.Err() != nil {
 			s.release(j)
 			return r, false
 		}
 	}
-	s.judge(&r, hdr, err, gone)
+	s.judge(&r, ans, err, gone)
 	s.m.attempts.WithLabelValues(string(r.outcome)).Inc()
 	if r.latency > 0 {
 		s.m.latency.Observe(r.latency.Seconds())
@@ -71,48 +72,89 @@ func (s *Service) attempt(j job) (r result, ok bool) {
 	return r, true
 }
 
-// post sends the signed request and drains a little of the answer so the
-// connection can be reused.
-func (s *Service) post(j job, at time.Time) (int, http.Header, error) {
-	body := j.ev.Payload
-	if j.hook.Format == models.FormatSlack {
-		var err error
-		if body, err = slackBody(j.ev); err != nil {
-			return 0, nil, err
+// answer is what a receiver said, with how its format reads it.
+type answer struct {
+	code   int
+	header http.Header
+	body   []byte   // the first 64 KiB
+	f      format   // the subscription's format
+	target *url.URL // where the request went
+}
+
+// maxAnswer bounds how much of an answer is read (and kept for the
+// format's rules, e.g. Discord's retry_after).
+const maxAnswer = 64 << 10
+
+// post renders the event in the subscription's format, signs it and sends
+// it; it reads a little of the answer so the connection can be reused.
+func (s *Service) post(j job, at time.Time) (answer, error) {
+	f, err := formatOf(j.hook)
+	if err != nil {
+		return answer{}, permanent{err}
+	}
+	ans := answer{f: f}
+	body, err := f.body(j.ev, j.hook.URL, s.publicURL)
+	if err != nil {
+		return ans, permanent{err}
+	}
+	target := j.hook.URL
+	if f.target != nil {
+		if target, err = f.target(target); err != nil {
+			return ans, permanent{err}
 		}
 	}
 	ctx, cancel := context.WithTimeout(s.attemptCtx, AttemptTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.hook.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, err
+		return ans, permanent{err}
 	}
+	ans.target = req.URL
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", s.agent)
 	// The timestamp is the wall clock's: receivers compare it with theirs.
 	if err := sign(req.Header, j.ev.ID, time.Now(), body, j.hook.SigningSecrets(at)); err != nil {
-		return 0, nil, err
+		return ans, err
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return ans, err
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	ans.code, ans.header = resp.StatusCode, resp.Header
+	ans.body, _ = io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
 	_ = resp.Body.Close()
-	return resp.StatusCode, resp.Header, nil
+	return ans, nil
 }
 
-// judge decides the outcome: any 2xx succeeds; a refused destination,
-// other 4xx or a gone subscription fail for good; the rest is retried on
-// the schedule (or later, if Retry-After asks) until RetryWindow has passed
-// since the first attempt.
-func (s *Service) judge(r *result, hdr http.Header, err error, gone bool) {
+// permanent is an error no retry can mend (the body cannot be built for
+// this subscription): the delivery fails at once.
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+// judge decides the outcome: the format's success answer (any 2xx for the
+// standard and Slack formats) succeeds; another 2xx, a refused
+// destination, other 4xx, a body that cannot be built or a gone
+// subscription fail for good; the rest is retried on the schedule (or
+// later, if the answer asks: Retry-After, Discord's retry_after) until
+// RetryWindow has passed since the first attempt.
+func (s *Service) judge(r *result, ans answer, err error, gone bool) {
+	var perm permanent
+	ok2xx := err == nil && r.code >= 200 && r.code < 300
 	switch {
-	case err == nil && r.code >= 200 && r.code < 300:
+	case ok2xx && (ans.f.accepts == nil || ans.f.accepts(r.code, ans.target)):
 		r.outcome = models.OutcomeSucceeded
+		return
+	case ok2xx:
+		r.outcome, r.errText = models.OutcomeFailed, fmt.Sprintf("HTTP %d %s, but this format's receiver answers %s (not retried)",
+			r.code, http.StatusText(r.code), ans.f.expect)
 		return
 	case err != nil && refused(err):
 		r.outcome, r.errText = models.OutcomeFailed, "refused: "+errorText(err)
+		return
+	case err != nil && errors.As(err, &perm):
+		r.outcome, r.errText = models.OutcomeFailed, errorText(err)+" (not retried)"
 		return
 	case gone:
 		r.outcome, r.errText = models.OutcomeFailed, errorText(err)
@@ -125,8 +167,11 @@ func (s *Service) judge(r *result, hdr http.Header, err error, gone bool) {
 	default:
 		r.errText = fmt.Sprintf("HTTP %d %s", r.code, http.StatusText(r.code))
 	}
-	wait := max(s.backoff(r.n), retryAfter(hdr, r.at))
-	r.next = r.at.Add(wait)
+	wait := ans.f.wait
+	if wait == nil {
+		wait = headerWait
+	}
+	r.next = r.at.Add(max(s.backoff(r.n), wait(r.code, ans.header, ans.body, r.at)))
 	if r.next.Sub(r.first) > RetryWindow {
 		r.outcome, r.giveUp = models.OutcomeFailed, true
 		r.errText += fmt.Sprintf("; gave up after %d attempts over %s", r.n, r.at.Sub(r.first).Round(time.Minute))

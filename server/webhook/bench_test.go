@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 )
 
@@ -54,7 +55,7 @@ func BenchmarkNotifyToFirstAttempt(b *testing.B) {
 			<-arrived
 		}
 		b.StopTimer()
-		eventually(b, 30*time.Second, "every attempt recorded", func() bool {
+		testkit.Eventually(b, 30*time.Second, "every attempt recorded", func() bool {
 			var n int64
 			db.raw.Model(&models.Delivery{}).Where("status = ?", models.DeliveryPending).Count(&n)
 			return n == 0

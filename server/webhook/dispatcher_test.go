@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
@@ -21,7 +22,7 @@ func TestRetriesUntilSuccess(t *testing.T) {
 	run(t, s)
 	ev := commit(t, s, models.EventIncidentOpened, "chatgpt")
 
-	eventually(t, 5*time.Second, "the delivery to succeed", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the delivery to succeed", func() bool {
 		d, ok := delivery(t, s, ev.ID, hook.ID)
 		return ok && d.Status == models.DeliverySucceeded
 	})
@@ -80,7 +81,7 @@ func TestResumesAfterRestart(t *testing.T) {
 	hook := subscribe(t, first, models.Webhook{URL: srv.URL})
 	ev := commit(t, first, models.EventIncidentOpened, "sora") // committed before any dispatcher runs
 	stop := run(t, first)
-	eventually(t, 5*time.Second, "a failed first attempt", func() bool {
+	testkit.Eventually(t, 5*time.Second, "a failed first attempt", func() bool {
 		d, _ := delivery(t, first, ev.ID, hook.ID)
 		return d.Attempts >= 1
 	})
@@ -95,7 +96,7 @@ func TestResumesAfterRestart(t *testing.T) {
 	mu.Unlock()
 	second := newService(t, db, slow)
 	run(t, second)
-	eventually(t, 5*time.Second, "delivery after the restart", func() bool {
+	testkit.Eventually(t, 5*time.Second, "delivery after the restart", func() bool {
 		d, _ := delivery(t, second, ev.ID, hook.ID)
 		return d.Status == models.DeliverySucceeded
 	})
@@ -113,7 +114,7 @@ func TestResumesAfterRestart(t *testing.T) {
 // (c) A hanging endpoint holds one worker; another subscription is still
 // served promptly.
 func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
-	hanging, release := newHangingServer(t)
+	hanging, release, _ := newHangingServer(t)
 	prompt := webhooktest.NewReceiver(t)
 	s := newService(t, openDB(t), func(o *Options) { o.Workers = 2 })
 	slowHook := subscribe(t, s, models.Webhook{URL: hanging.URL})
@@ -126,7 +127,7 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 	for range 3 { // several events: the hanging subscription keeps one worker, never more
 		evs = append(evs, commit(t, s, models.EventIncidentOpened, "claude"))
 	}
-	eventually(t, 2*time.Second, "the prompt subscription's deliveries", func() bool {
+	testkit.Eventually(t, 2*time.Second, "the prompt subscription's deliveries", func() bool {
 		for _, ev := range evs {
 			if d, _ := delivery(t, s, ev.ID, fastHook.ID); d.Status != models.DeliverySucceeded {
 				return false
@@ -158,7 +159,7 @@ func TestPermanentAndRedirectFailures(t *testing.T) {
 	h302 := subscribe(t, s, models.Webhook{URL: redirect.URL})
 	run(t, s)
 	ev := commit(t, s, models.EventIncidentResolved, "gemini")
-	eventually(t, 5*time.Second, "both attempts", func() bool {
+	testkit.Eventually(t, 5*time.Second, "both attempts", func() bool {
 		a, _ := delivery(t, s, ev.ID, h410.ID)
 		b, _ := delivery(t, s, ev.ID, h302.ID)
 		return a.Attempts == 1 && b.Attempts == 1
@@ -177,7 +178,7 @@ func TestPermanentAndRedirectFailures(t *testing.T) {
 // Three days of failures give up and disable the subscription, saying why.
 func TestDisabledAfterThreeDaysOfFailures(t *testing.T) {
 	rcv := webhooktest.NewReceiver(t, http.StatusInternalServerError)
-	clk := &clock{t: time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC))
 	s := newService(t, openDB(t), func(o *Options) {
 		o.Now = clk.Now
 		o.Backoff = func(int) time.Duration { return 25 * time.Hour }
@@ -186,11 +187,11 @@ func TestDisabledAfterThreeDaysOfFailures(t *testing.T) {
 	run(t, s)
 	ev := commit(t, s, models.EventIncidentOpened, "chatgpt")
 	for n := 1; n <= 3; n++ { // attempts at 0 h, 25 h, 50 h; the next would be past 72 h
-		eventually(t, 5*time.Second, "an attempt", func() bool {
+		testkit.Eventually(t, 5*time.Second, "an attempt", func() bool {
 			d, _ := delivery(t, s, ev.ID, hook.ID)
 			return d.Attempts == n
 		})
-		clk.Advance(25 * time.Hour)
+		clk.Add(25 * time.Hour)
 		s.Notify()
 	}
 	d, _ := delivery(t, s, ev.ID, hook.ID)
@@ -217,16 +218,16 @@ func TestRedeliver(t *testing.T) {
 	hook := subscribe(t, s, models.Webhook{URL: rcv.URL})
 	run(t, s)
 	ev := commit(t, s, models.EventIncidentOpened, "chatgpt")
-	eventually(t, 5*time.Second, "the first delivery", func() bool { return len(rcv.Requests()) == 1 })
+	testkit.Eventually(t, 5*time.Second, "the first delivery", func() bool { return len(rcv.Requests()) == 1 })
 	var d models.Delivery
-	eventually(t, 5*time.Second, "the recorded success", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the recorded success", func() bool {
 		d, _ = delivery(t, s, ev.ID, hook.ID)
 		return d.Status == models.DeliverySucceeded
 	})
 	if _, err := s.Redeliver(context.Background(), d.ID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the redelivery", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the redelivery", func() bool {
 		d, _ = delivery(t, s, ev.ID, hook.ID)
 		return d.Status == models.DeliverySucceeded && d.Attempts == 2
 	})
@@ -254,13 +255,24 @@ func TestFanOutFiltersAndNeverDuplicates(t *testing.T) {
 	opened := commit(t, a, models.EventIncidentOpened, "chatgpt")
 	resolved := commit(t, b, models.EventIncidentResolved, "sora")
 	b.Notify()
-	eventually(t, 5*time.Second, "four deliveries", func() bool { return len(rcv.Requests()) >= 4 })
+	testkit.Eventually(t, 5*time.Second, "four deliveries", func() bool { return len(rcv.Requests()) >= 4 })
 	if err := rawOf(a).Model(&models.Event{}).Where("1 = 1").Update("fanned_out", false).Error; err != nil {
 		t.Fatal(err)
 	}
 	a.Notify()
 	b.Notify()
-	time.Sleep(100 * time.Millisecond) // give a wrong second fan-out or double send the chance to show
+	// Once both events are fanned out again and nothing is pending (a
+	// delivery stays pending until its request has been answered and
+	// recorded), a wrong second fan-out or a double send has shown itself.
+	count := func(model any, where string, args ...any) int64 {
+		var n int64
+		rawOf(a).Model(model).Where(where, args...).Count(&n)
+		return n
+	}
+	testkit.Eventually(t, 5*time.Second, "the events fanned out again", func() bool { return count(&models.Event{}, "fanned_out = ?", false) == 0 })
+	testkit.Eventually(t, 5*time.Second, "no pending delivery", func() bool {
+		return count(&models.Delivery{}, "status = ?", models.DeliveryPending) == 0
+	})
 	perEvent := map[string]int{}
 	for _, r := range rcv.Requests() {
 		perEvent[r.Header.Get("webhook-id")]++
@@ -291,7 +303,7 @@ func TestFanOutFiltersAndNeverDuplicates(t *testing.T) {
 // leaves their deliveries pending (unleased, no attempt counted) for the
 // next start.
 func TestCloseAbortsHangingAttempt(t *testing.T) {
-	hanging, release := newHangingServer(t)
+	hanging, release, arrived := newHangingServer(t)
 	t.Cleanup(release)
 	s := newService(t, openDB(t), nil)
 	hook := subscribe(t, s, models.Webhook{URL: hanging.URL})
@@ -299,10 +311,10 @@ func TestCloseAbortsHangingAttempt(t *testing.T) {
 	done := make(chan struct{})
 	go func() { s.Run(ctx, s.st.(Outbox)); close(done) }()
 	ev := commit(t, s, models.EventIncidentOpened, "chatgpt")
-	eventually(t, 5*time.Second, "the attempt to start", func() bool {
-		d, _ := delivery(t, s, ev.ID, hook.ID)
-		return d.LeaseToken != ""
-	})
+	// The request is in flight, not merely claimed: a claimed delivery whose
+	// worker has not started yet is released at once by Close, which is
+	// another test's subject.
+	testkit.Eventually(t, 5*time.Second, "the attempt to reach the receiver", func() bool { return arrived() == 1 })
 	cancel()
 	<-done
 	cctx, ccancel := context.WithTimeout(context.Background(), 100*time.Millisecond)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 )
 
@@ -67,7 +68,7 @@ func TestDocsReceiverExample(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	eventually(t, 10*time.Second, "the documented receiver to listen", func() bool { return send(secret) != 0 })
+	testkit.Eventually(t, 10*time.Second, "the documented receiver to listen", func() bool { return send(secret) != 0 })
 	if got := send(secret); got != http.StatusNoContent {
 		t.Errorf("signed delivery: %d; want 204", got)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -135,18 +136,6 @@ func testIncident() models.Incident {
 	}
 }
 
-// eventually polls cond every 5 ms until it holds or d passes.
-func eventually(tb testing.TB, d time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // delivery reads the one delivery of an event to a subscription, with its log.
 func delivery(tb testing.TB, s *Service, eventID, webhookID string) (models.Delivery, bool) {
 	tb.Helper()
@@ -158,10 +147,13 @@ func delivery(tb testing.TB, s *Service, eventID, webhookID string) (models.Deli
 
 // newHangingServer never answers: a request waits until the client gives
 // up or release is called (register release to run before the service
-// stops, or Close waits for the attempt's timeout).
-func newHangingServer(tb testing.TB) (srv *httptest.Server, release func()) {
+// stops, or Close waits for the attempt's timeout). arrived counts the
+// requests that reached it.
+func newHangingServer(tb testing.TB) (srv *httptest.Server, release func(), arrived func() int) {
 	ch := make(chan struct{})
+	var n atomic.Int32
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
 		select {
 		case <-ch:
 		case <-r.Context().Done():
@@ -169,23 +161,5 @@ func newHangingServer(tb testing.TB) (srv *httptest.Server, release func()) {
 	}))
 	tb.Cleanup(srv.Close)
 	var once sync.Once
-	return srv, func() { once.Do(func() { close(ch) }) }
-}
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+	return srv, func() { once.Do(func() { close(ch) }) }, func() int { return int(n.Load()) }
 }

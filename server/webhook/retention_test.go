@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
@@ -25,7 +26,7 @@ func TestPruneAndMetrics(t *testing.T) {
 	bad := subscribe(t, s, models.Webhook{URL: down.URL})
 	run(t, s)
 	ev := commit(t, s, models.EventIncidentOpened, "chatgpt")
-	eventually(t, 5*time.Second, "both attempts recorded", func() bool {
+	testkit.Eventually(t, 5*time.Second, "both attempts recorded", func() bool {
 		a, _ := delivery(t, s, ev.ID, good.ID)
 		b, _ := delivery(t, s, ev.ID, bad.ID)
 		return a.Status == models.DeliverySucceeded && b.Attempts == 1

@@ -2,8 +2,12 @@ package webhook
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/outcry/outcry/models"
 )
 
 func TestBaseBackoff(t *testing.T) {
@@ -86,8 +90,57 @@ func TestJudgeHonoursRetryAfter(t *testing.T) {
 	at := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
 	r := result{n: 1, at: at, first: at, code: http.StatusTooManyRequests}
 	h := http.Header{"Retry-After": {"30"}}
-	s.judge(&r, h, nil, false)
+	s.judge(&r, answer{code: r.code, header: h}, nil, false)
 	if r.outcome != "retry" || !r.next.Equal(at.Add(30*time.Second)) {
 		t.Errorf("429 with Retry-After 30: %s at %s; want retry at +30s", r.outcome, r.next)
+	}
+}
+
+// Each format's success answer succeeds and another 2xx fails for good;
+// Discord's 429 waits for the body's retry_after when no header says.
+func TestJudgeByFormat(t *testing.T) {
+	s := New(nil, Options{Backoff: fastBackoff})
+	at := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
+	hook, _ := url.Parse("https://discord.example/api/webhooks/1/x")
+	waiting, _ := url.Parse("https://discord.example/api/webhooks/1/x?wait=true")
+	for _, c := range []struct {
+		name    string
+		format  string
+		code    int
+		target  *url.URL
+		header  http.Header
+		body    string
+		outcome models.AttemptOutcome
+		next    time.Duration // after at, when retried
+	}{
+		{"json 200", models.FormatStandard, 200, hook, nil, "", models.OutcomeSucceeded, 0},
+		{"json 202", models.FormatStandard, 202, hook, nil, "", models.OutcomeSucceeded, 0},
+		{"slack 200", models.FormatSlack, 200, hook, nil, "", models.OutcomeSucceeded, 0},
+		{"discord 204", models.FormatDiscord, 204, hook, nil, "", models.OutcomeSucceeded, 0},
+		{"discord 200 without wait", models.FormatDiscord, 200, hook, nil, "", models.OutcomeFailed, 0},
+		{"discord 200 with wait=true", models.FormatDiscord, 200, waiting, nil, `{"id":"1"}`, models.OutcomeSucceeded, 0},
+		{"discord 429 body", models.FormatDiscord, 429, hook, nil, `{"message":"You are being rate limited.","retry_after":2.5,"global":false}`, models.OutcomeRetry, 2500 * time.Millisecond},
+		{"discord 429 header wins", models.FormatDiscord, 429, hook, http.Header{"Retry-After": {"4"}}, `{"retry_after":2.5}`, models.OutcomeRetry, 4 * time.Second},
+		{"discord 429 capped", models.FormatDiscord, 429, hook, nil, `{"retry_after":1e9}`, models.OutcomeRetry, maxInterval},
+		{"discord 429 without a wait", models.FormatDiscord, 429, hook, nil, `not json`, models.OutcomeRetry, 10 * time.Millisecond},
+		{"discord 500 body ignored", models.FormatDiscord, 500, hook, nil, `{"retry_after":60}`, models.OutcomeRetry, 10 * time.Millisecond},
+		{"teams 202", models.FormatTeams, 202, hook, nil, "", models.OutcomeSucceeded, 0},
+		{"teams 200", models.FormatTeams, 200, hook, nil, "", models.OutcomeSucceeded, 0},
+		{"teams 204", models.FormatTeams, 204, hook, nil, "", models.OutcomeFailed, 0},
+		{"ntfy 200", models.FormatNtfy, 200, hook, nil, "", models.OutcomeSucceeded, 0},
+		{"ntfy 202", models.FormatNtfy, 202, hook, nil, "", models.OutcomeFailed, 0},
+		{"ntfy 400", models.FormatNtfy, 400, hook, nil, "", models.OutcomeFailed, 0},
+	} {
+		r := result{n: 1, at: at, first: at, code: c.code}
+		s.judge(&r, answer{code: c.code, header: c.header, body: []byte(c.body), f: formats[c.format], target: c.target}, nil, false)
+		if r.outcome != c.outcome {
+			t.Errorf("%s: %s (%s); want %s", c.name, r.outcome, r.errText, c.outcome)
+		}
+		if c.outcome == models.OutcomeRetry && !r.next.Equal(at.Add(c.next)) {
+			t.Errorf("%s: next attempt at +%s; want +%s", c.name, r.next.Sub(at), c.next)
+		}
+		if c.outcome == models.OutcomeFailed && c.code < 300 && !strings.Contains(r.errText, "not retried") {
+			t.Errorf("%s: error %q", c.name, r.errText)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 )
 
@@ -50,7 +51,7 @@ func TestFailedAttemptNeverShowsTheURL(t *testing.T) {
 	run(t, s)
 	ev := commit(t, s, models.EventIncidentOpened, "chatgpt")
 	var d models.Delivery
-	eventually(t, 5*time.Second, "a failed attempt", func() bool {
+	testkit.Eventually(t, 5*time.Second, "a failed attempt", func() bool {
 		d, _ = delivery(t, s, ev.ID, hook.ID)
 		return d.Attempts >= 1
 	})

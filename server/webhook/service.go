@@ -49,7 +49,7 @@ type Outbox interface {
 // Options configure a Service.
 type Options struct {
 	AllowPrivate bool                            // deliver to loopback and private addresses (tests, private deployments)
-	PublicURL    string                          // where people reach Outcry (for the User-Agent)
+	PublicURL    string                          // where people reach Outcry (the User-Agent, links in a ping)
 	Log          *slog.Logger                    // default slog.Default()
 	Now          func() time.Time                // default time.Now
 	Workers      int                             // concurrent attempts (default 16); one at a time per subscription
@@ -75,11 +75,13 @@ type Service struct {
 	workers int
 	allow   bool
 	agent   string
-	client  *http.Client
-	m       *metrics
-	wake    chan struct{}
-	sem     chan struct{} // one token per worker
-	rec     recorder
+	// publicURL is where people reach Outcry (links in a ping).
+	publicURL string
+	client    *http.Client
+	m         *metrics
+	wake      chan struct{}
+	sem       chan struct{} // one token per worker
+	rec       recorder
 
 	mu      sync.Mutex
 	busy    map[string]bool // subscriptions with a delivery claimed here (queued or in flight)
@@ -114,7 +116,7 @@ func New(st Store, opts Options) *Service {
 	ctx, abort := context.WithCancel(context.Background())
 	return &Service{
 		st: st, log: opts.Log, now: opts.Now, backoff: opts.Backoff, workers: opts.Workers,
-		allow: opts.AllowPrivate, agent: agent, client: newClient(opts.AllowPrivate), m: newMetrics(opts.Metrics),
+		allow: opts.AllowPrivate, agent: agent, publicURL: opts.PublicURL, client: newClient(opts.AllowPrivate), m: newMetrics(opts.Metrics),
 		wake: make(chan struct{}, 1), sem: make(chan struct{}, opts.Workers), busy: map[string]bool{}, stop: make(chan struct{}),
 		attemptCtx: ctx, abort: abort,
 	}

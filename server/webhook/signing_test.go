@@ -9,6 +9,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
@@ -33,7 +34,7 @@ func TestSignSpecVector(t *testing.T) {
 // with its own secret, for 24 hours; then only the new one.
 func TestRotationSignsWithBothSecretsFor24Hours(t *testing.T) {
 	rcv := webhooktest.NewReceiver(t)
-	clk := &clock{t: time.Now().UTC()}
+	clk := testkit.NewClock(time.Now().UTC())
 	s := newService(t, openDB(t), func(o *Options) { o.Now = clk.Now })
 	hook := subscribe(t, s, models.Webhook{URL: rcv.URL})
 	oldSecret := hook.Secret
@@ -54,7 +55,7 @@ func TestRotationSignsWithBothSecretsFor24Hours(t *testing.T) {
 		return wh.VerifyIgnoringTimestamp(r.Body, r.Header) // the clock is moved below
 	}
 	commit(t, s, models.EventIncidentOpened, "chatgpt")
-	eventually(t, 5*time.Second, "the first delivery", func() bool { return len(rcv.Requests()) == 1 })
+	testkit.Eventually(t, 5*time.Second, "the first delivery", func() bool { return len(rcv.Requests()) == 1 })
 	first := rcv.Requests()[0]
 	if n := len(strings.Fields(first.Header.Get("webhook-signature"))); n != 2 {
 		t.Fatalf("%d signatures during the rotation; want 2", n)
@@ -63,9 +64,9 @@ func TestRotationSignsWithBothSecretsFor24Hours(t *testing.T) {
 		t.Errorf("during the rotation both secrets must verify")
 	}
 
-	clk.Advance(models.RotationOverlap + time.Minute)
+	clk.Add(models.RotationOverlap + time.Minute)
 	commit(t, s, models.EventIncidentResolved, "chatgpt")
-	eventually(t, 5*time.Second, "the second delivery", func() bool { return len(rcv.Requests()) == 2 })
+	testkit.Eventually(t, 5*time.Second, "the second delivery", func() bool { return len(rcv.Requests()) == 2 })
 	second := rcv.Requests()[1]
 	if n := len(strings.Fields(second.Header.Get("webhook-signature"))); n != 1 {
 		t.Errorf("%d signatures after the overlap; want 1", n)

@@ -81,24 +81,13 @@ func incidentEvidence(typ string, inc *models.IncidentPayload) string {
 		return ""
 	}
 	parts := []string{fmt.Sprintf("%.0f reports vs %.0f expected (%.1f×)", inc.Actual, inc.Expected, inc.Ratio)}
-	if s := shares(inc.TopProblems); s != "" {
+	if s := shareList(inc.TopProblems, slackEscape); s != "" {
 		parts = append(parts, "problems: "+s)
 	}
-	if s := shares(inc.TopRegions); s != "" {
+	if s := shareList(inc.TopRegions, slackEscape); s != "" {
 		parts = append(parts, "regions: "+s)
 	}
 	return strings.Join(parts, " · ")
-}
-
-func shares(s []models.Share) string {
-	out := make([]string, 0, 3)
-	for i, sh := range s {
-		if i == 3 {
-			break
-		}
-		out = append(out, fmt.Sprintf("%s %.0f%%", slackEscape(sh.Key), sh.Percent))
-	}
-	return strings.Join(out, ", ")
 }
 
 // slackEscape escapes the three characters Slack's mrkdwn reserves.

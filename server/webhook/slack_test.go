@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
@@ -57,7 +58,7 @@ func TestSlackSubscriptionAndPing(t *testing.T) {
 	subscribe(t, s, models.Webhook{URL: plain.URL})
 	run(t, s)
 	commit(t, s, models.EventIncidentOpened, "chatgpt")
-	eventually(t, 5*time.Second, "both deliveries", func() bool { return len(slack.Requests()) == 1 && len(plain.Requests()) == 1 })
+	testkit.Eventually(t, 5*time.Second, "both deliveries", func() bool { return len(slack.Requests()) == 1 && len(plain.Requests()) == 1 })
 	got := slack.Requests()[0]
 	if !strings.HasPrefix(string(got.Body), `{"text":`) {
 		t.Errorf("slack body %s", got.Body)
@@ -69,7 +70,7 @@ func TestSlackSubscriptionAndPing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the ping", func() bool { return len(slack.Requests()) == 2 })
+	testkit.Eventually(t, 5*time.Second, "the ping", func() bool { return len(slack.Requests()) == 2 })
 	if id := slack.Requests()[1].Header.Get("webhook-id"); id != ping.ID {
 		t.Errorf("ping id %q; want %q", id, ping.ID)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
@@ -59,7 +60,7 @@ func TestDialerRefusesNonPublicAddresses(t *testing.T) {
 	ev := commit(t, s, models.EventIncidentOpened, "chatgpt")
 	for _, h := range hooks {
 		var d models.Delivery
-		eventually(t, 5*time.Second, "the refusal of "+h.URL, func() bool {
+		testkit.Eventually(t, 5*time.Second, "the refusal of "+h.URL, func() bool {
 			d, _ = delivery(t, s, ev.ID, h.ID)
 			return d.Status == models.DeliveryFailed
 		})
