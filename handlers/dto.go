@@ -76,18 +76,26 @@ type ServiceInput struct {
 	Name      string   `json:"name"`
 	Problems  []string `json:"problems"`
 	ColdStart *int     `json:"cold_start"`
+	// The service's own status page (Statuspage, incident.io, or an
+	// RSS/Atom feed) and, optionally, the components of it that count; ""
+	// (or []) on PATCH removes them.
+	OfficialStatusURL  *string   `json:"official_status_url"`
+	OfficialComponents *[]string `json:"official_components"`
 }
 
 // ServiceAdminDTO is a service as the admin API answers it.
 type ServiceAdminDTO struct {
-	ID        uint      `json:"id"`
-	Slug      string    `json:"slug"`
-	Name      string    `json:"name"`
-	Problems  []string  `json:"problems"`
-	ColdStart int       `json:"cold_start"`
-	Demo      bool      `json:"demo"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        uint     `json:"id"`
+	Slug      string   `json:"slug"`
+	Name      string   `json:"name"`
+	Problems  []string `json:"problems"`
+	ColdStart int      `json:"cold_start"`
+	Demo      bool     `json:"demo"`
+	// OfficialStatusURL is null when the service has no official source.
+	OfficialStatusURL  *string   `json:"official_status_url"`
+	OfficialComponents []string  `json:"official_components"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 func nonNil[T any](s []T) []T {
@@ -141,6 +149,14 @@ func incidentOf(slug string, in models.Incident) IncidentDTO {
 func adminOf(s models.Service) ServiceAdminDTO {
 	return ServiceAdminDTO{
 		ID: s.ID, Slug: s.Slug, Name: s.Name, Problems: nonNil(s.Problems), ColdStart: s.ColdStart,
-		Demo: s.Demo, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		Demo: s.Demo, OfficialStatusURL: strOrNil(s.OfficialStatusURL), OfficialComponents: nonNil(s.OfficialComponents),
+		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
+}
+
+func strOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

@@ -148,6 +148,7 @@ func (h *Handler) createService(c *gin.Context) {
 	if in.ColdStart != nil {
 		svc.ColdStart = *in.ColdStart
 	}
+	setOfficial(&svc, in)
 	if err := h.Catalog.Create(c.Request.Context(), &svc); err != nil {
 		h.respondError(c, err)
 		return
@@ -179,11 +180,25 @@ func (h *Handler) updateService(c *gin.Context) {
 	if in.ColdStart != nil {
 		svc.ColdStart = *in.ColdStart
 	}
+	setOfficial(&svc, in)
 	if err := h.Catalog.Update(c.Request.Context(), &svc); err != nil {
 		h.respondError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, adminOf(svc))
+}
+
+// setOfficial applies the official source fields the body carries.
+func setOfficial(svc *models.Service, in ServiceInput) {
+	if in.OfficialStatusURL != nil {
+		svc.OfficialStatusURL = *in.OfficialStatusURL
+		if *in.OfficialStatusURL == "" && in.OfficialComponents == nil {
+			svc.OfficialComponents = nil
+		}
+	}
+	if in.OfficialComponents != nil {
+		svc.OfficialComponents = append([]string(nil), (*in.OfficialComponents)...)
+	}
 }
 
 func (h *Handler) deleteService(c *gin.Context) {

@@ -80,6 +80,11 @@ type IncidentPayload struct {
 	TopProblems   []Share    `json:"top_problems"`
 	TopRegions    []Share    `json:"top_regions"`
 	StatusURL     string     `json:"status_url"`
+	// When the service's official status page first acknowledged the
+	// problem, and how many seconds after the incident started (positive:
+	// the crowd was ahead); both null until it has.
+	OfficialAcknowledgedAt *time.Time `json:"official_acknowledged_at"`
+	LeadSeconds            *int64     `json:"lead_seconds"`
 }
 
 // PingPayload is the body of a test delivery.
@@ -102,7 +107,8 @@ func NewIncidentEvent(typ string, svc Service, inc Incident, publicURL string, a
 		StartedAt: inc.StartedAt.UTC(), ResolvedAt: utcPtr(inc.ResolvedAt), WindowSeconds: int(inc.Window.Seconds()),
 		Expected: inc.Expected, Actual: inc.Actual, Ratio: inc.Ratio, Significance: inc.Significance, Rule: inc.Rule,
 		TopProblems: sharesOrEmpty(inc.TopProblems), TopRegions: sharesOrEmpty(inc.TopRegions),
-		StatusURL: publicURL + "/s/" + svc.Slug,
+		StatusURL:              publicURL + "/s/" + svc.Slug,
+		OfficialAcknowledgedAt: utcPtr(inc.OfficialAcknowledgedAt), LeadSeconds: inc.LeadSeconds(),
 	}
 	return ev, ev.setPayload(EventData{Incident: p})
 }

@@ -59,8 +59,23 @@ type Incident struct {
 	NotifiedLevel Level     `gorm:"size:8;not null;default:''"`
 	NotifiedPeak  float64   `gorm:"not null;default:0"`
 	NotifiedAt    time.Time `gorm:"not null"`
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// OfficialAcknowledgedAt is when the service's official status page
+	// first acknowledged a matching problem (server/official); nil while it
+	// has not. Written only by the official poller, never by the detector.
+	OfficialAcknowledgedAt *time.Time
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+}
+
+// LeadSeconds is how long before the official page the crowd saw the
+// problem: acknowledgement minus the incident's start (positive: the crowd
+// was ahead); nil while unacknowledged.
+func (i *Incident) LeadSeconds() *int64 {
+	if i.OfficialAcknowledgedAt == nil {
+		return nil
+	}
+	s := int64(i.OfficialAcknowledgedAt.Sub(i.StartedAt).Round(time.Second) / time.Second)
+	return &s
 }
 
 // Open reports whether the incident has not been resolved.

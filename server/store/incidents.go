@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"gorm.io/gorm/clause"
 
@@ -56,7 +57,10 @@ func (s *Store) applyIncident(ctx context.Context, ch models.IncidentChange, che
 		if ch.Incident.NotifiedAt.IsZero() {
 			ch.Incident.NotifiedAt = ch.Incident.StartedAt
 		}
-		if err := tx.Save(ch.Incident).Error; err != nil {
+		// The official acknowledgement is the official poller's to write
+		// (AcknowledgeIncident): the detector's copy never overwrites it, and
+		// its events carry the stored one.
+		if err := tx.Omit("OfficialAcknowledgedAt").Save(ch.Incident).Error; err != nil {
 			return err
 		}
 		err := tx.Clauses(clause.OnConflict{
@@ -65,6 +69,13 @@ func (s *Store) applyIncident(ctx context.Context, ch models.IncidentChange, che
 		}).Create(&ch.State).Error
 		if err != nil || ch.EventType == "" {
 			return err
+		}
+		var ack []*time.Time
+		if err := tx.Model(&models.Incident{}).Where("id = ?", ch.Incident.ID).Pluck("official_acknowledged_at", &ack).Error; err != nil {
+			return err
+		}
+		if len(ack) == 1 {
+			ch.Incident.OfficialAcknowledgedAt = ack[0]
 		}
 		ev, err := models.NewIncidentEvent(ch.EventType, ch.Service, *ch.Incident, ch.PublicURL, ch.At)
 		if err != nil {
