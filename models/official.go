@@ -106,15 +106,28 @@ type OfficialStatus struct {
 	UpdatedAt        *time.Time
 	URL              string
 	UnavailableSince *time.Time
-	CheckedAt        *time.Time // last successful poll
-	Version          uint64     // changes whenever anything shown changes
+	Version          uint64 // changes whenever anything shown changes
+}
+
+// Same reports whether o and p show the same (times by value; versions
+// aside).
+func (o OfficialStatus) Same(p OfficialStatus) bool {
+	return o.Status == p.Status && o.Description == p.Description && o.URL == p.URL &&
+		sameTime(o.UpdatedAt, p.UpdatedAt) && sameTime(o.UnavailableSince, p.UnavailableSince)
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }
 
 // OfficialStatusOf is what a source's row shows.
 func OfficialStatusOf(src OfficialSource) OfficialStatus {
 	st := OfficialStatus{
 		Status: src.Status, Description: src.Description, UpdatedAt: src.StatusAt, URL: src.PageURL,
-		UnavailableSince: src.FailingSince, CheckedAt: src.LastOKAt,
+		UnavailableSince: src.FailingSince,
 	}
 	if st.Status == "" {
 		st.Status = OfficialUnknown

@@ -14,6 +14,8 @@ import (
 
 	"github.com/outcry/outcry/server/detector"
 	"github.com/outcry/outcry/server/leader"
+	"github.com/outcry/outcry/server/official"
+	"github.com/outcry/outcry/server/safehttp"
 	"github.com/outcry/outcry/server/store"
 )
 
@@ -74,6 +76,12 @@ func (r *roles) lead(ctx context.Context, term int64) {
 	defer wg.Wait()
 	wg.Go(func() { a.hooks.Run(ctx, fs) })
 	wg.Go(func() { a.jobs(ctx) })
+	poller := official.New(official.Options{
+		Store: fs, Catalog: a.cat, Interval: a.offInt, Now: a.now, Log: a.log, Metrics: a.offm,
+		PublicURL: a.cfg.PublicURL, Board: a.board, Notify: a.hooks.Notify,
+		Client: safehttp.NewClient(safehttp.Options{AllowPrivate: a.cfg.OfficialAllowPrivate, Timeout: official.Timeout, FollowRedirects: true}),
+	})
+	wg.Go(func() { poller.Run(ctx) })
 	if a.store.Dialect() == store.Postgres {
 		wg.Go(func() { leader.Publish(ctx, term, a.snap, fs, a.log) })
 	}
