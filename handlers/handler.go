@@ -107,6 +107,7 @@ type Handler struct {
 	render        *renderCache
 	catalog       catalogIndexer
 	renderMetrics *RenderMetrics
+	leads         leadCache
 }
 
 // New builds the handler set.

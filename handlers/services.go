@@ -81,14 +81,27 @@ func (h *Handler) getService(c *gin.Context) {
 		return
 	}
 	key := renderKey{kind: kindStatus, slug: st.Service.Slug}
-	if !h.serveFresh(c, key, pageInputs(st)) {
+	if !h.serveFresh(c, key, h.officialInputs(st, pageInputs(st))) {
 		h.renderStatus(c, key, st)
 	}
 }
 
 // renderStatus renders and answers a service's status (a cache miss).
 func (h *Handler) renderStatus(c *gin.Context, key renderKey, st models.ServiceStatus) {
-	h.cachedJSON(c, key, pageInputs(st), func() any { return detailOf(st) })
+	h.cachedJSON(c, key, h.officialInputs(st, pageInputs(st)), func() any {
+		ov := h.official(c.Request.Context(), st)
+		if ov.Lead != nil {
+			st = withAcks(st, ov.Lead.Acks)
+		}
+		d := detailOf(st)
+		if ov.Status != nil {
+			d.Official = officialOf(*ov.Status)
+		}
+		if ov.Lead != nil {
+			d.OfficialLead = leadOf(*ov.Lead)
+		}
+		return d
+	})
 }
 
 func (h *Handler) timeseries(c *gin.Context) {

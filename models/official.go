@@ -147,4 +147,7 @@ type LeadSummary struct {
 	Incidents         int
 	Acknowledged      int
 	MedianLeadSeconds *int64
+	// Acks are the acknowledgements of those incidents, by incident id
+	// (the read paths add them to the open incident of the snapshot).
+	Acks map[uint64]time.Time
 }

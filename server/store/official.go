@@ -132,18 +132,20 @@ func (s *Store) acknowledgeIncident(ctx context.Context, svc models.Service, inc
 // for the incidents that started at or after since.
 func (s *Store) LeadSummary(ctx context.Context, serviceID uint, since time.Time) (models.LeadSummary, error) {
 	var rows []struct {
+		ID                     uint64
 		StartedAt              time.Time
 		OfficialAcknowledgedAt *time.Time
 	}
-	err := s.r.WithContext(ctx).Model(&models.Incident{}).Select("started_at, official_acknowledged_at").
+	err := s.r.WithContext(ctx).Model(&models.Incident{}).Select("id, started_at, official_acknowledged_at").
 		Where("service_id = ? AND started_at >= ?", serviceID, since.UTC()).Scan(&rows).Error
 	if err != nil {
 		return models.LeadSummary{}, translate(err, "incidents")
 	}
-	sum := models.LeadSummary{Incidents: len(rows)}
+	sum := models.LeadSummary{Incidents: len(rows), Acks: map[uint64]time.Time{}}
 	var leads []int64
 	for _, r := range rows {
 		if r.OfficialAcknowledgedAt != nil {
+			sum.Acks[r.ID] = r.OfficialAcknowledgedAt.UTC()
 			leads = append(leads, int64(r.OfficialAcknowledgedAt.Sub(r.StartedAt).Round(time.Second)/time.Second))
 		}
 	}
