@@ -87,9 +87,11 @@ type IncidentDTO struct {
 	Rule         string         `json:"rule"`
 	TopProblems  []models.Share `json:"top_problems"`
 	TopRegions   []models.Share `json:"top_regions"`
-	// When the official status page first acknowledged the problem, and
-	// that minus started_at in seconds (positive: users reported first);
-	// null until it has.
+	// When the detector opened the incident (started_at is the start of
+	// the window that fired); when the official status page first
+	// acknowledged the problem, and that minus opened_at in seconds
+	// (positive: users reported first); null until it has.
+	OpenedAt               time.Time  `json:"opened_at"`
 	OfficialAcknowledgedAt *time.Time `json:"official_acknowledged_at"`
 	LeadSeconds            *int64     `json:"lead_seconds"`
 }
@@ -174,7 +176,7 @@ func incidentOf(slug string, in models.Incident) IncidentDTO {
 		WindowSecs: int(in.Window.Seconds()), Expected: in.Expected, Actual: in.Actual,
 		Ratio: in.Ratio, Significance: in.Significance, Rule: in.Rule,
 		TopProblems: nonNil(in.TopProblems), TopRegions: nonNil(in.TopRegions),
-		OfficialAcknowledgedAt: in.OfficialAcknowledgedAt, LeadSeconds: in.LeadSeconds(),
+		OpenedAt: in.Opened(), OfficialAcknowledgedAt: in.OfficialAcknowledgedAt, LeadSeconds: in.LeadSeconds(),
 	}
 }
 

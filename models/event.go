@@ -80,9 +80,11 @@ type IncidentPayload struct {
 	TopProblems   []Share    `json:"top_problems"`
 	TopRegions    []Share    `json:"top_regions"`
 	StatusURL     string     `json:"status_url"`
-	// When the service's official status page first acknowledged the
-	// problem, and how many seconds after the incident started (positive:
-	// the crowd was ahead); both null until it has.
+	// When the detector opened the incident; when the service's official
+	// status page first acknowledged the problem, and how many seconds after
+	// the incident was opened (positive: the crowd was ahead); both null
+	// until it has.
+	OpenedAt               time.Time  `json:"opened_at"`
 	OfficialAcknowledgedAt *time.Time `json:"official_acknowledged_at"`
 	LeadSeconds            *int64     `json:"lead_seconds"`
 }
@@ -107,8 +109,8 @@ func NewIncidentEvent(typ string, svc Service, inc Incident, publicURL string, a
 		StartedAt: inc.StartedAt.UTC(), ResolvedAt: utcPtr(inc.ResolvedAt), WindowSeconds: int(inc.Window.Seconds()),
 		Expected: inc.Expected, Actual: inc.Actual, Ratio: inc.Ratio, Significance: inc.Significance, Rule: inc.Rule,
 		TopProblems: sharesOrEmpty(inc.TopProblems), TopRegions: sharesOrEmpty(inc.TopRegions),
-		StatusURL:              publicURL + "/s/" + svc.Slug,
-		OfficialAcknowledgedAt: utcPtr(inc.OfficialAcknowledgedAt), LeadSeconds: inc.LeadSeconds(),
+		StatusURL: publicURL + "/s/" + svc.Slug,
+		OpenedAt:  inc.Opened().UTC(), OfficialAcknowledgedAt: utcPtr(inc.OfficialAcknowledgedAt), LeadSeconds: inc.LeadSeconds(),
 	}
 	return ev, ev.setPayload(EventData{Incident: p})
 }

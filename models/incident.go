@@ -59,6 +59,10 @@ type Incident struct {
 	NotifiedLevel Level     `gorm:"size:8;not null;default:''"`
 	NotifiedPeak  float64   `gorm:"not null;default:0"`
 	NotifiedAt    time.Time `gorm:"not null"`
+	// OpenedAt is when the detector opened the incident (StartedAt is the
+	// start of the window that fired, earlier); nil for incidents stored
+	// before it was recorded. Lead times are measured from it.
+	OpenedAt *time.Time
 	// OfficialAcknowledgedAt is when the service's official status page
 	// first acknowledged a matching problem (server/official); nil while it
 	// has not. Written only by the official poller, never by the detector.
@@ -67,14 +71,23 @@ type Incident struct {
 	UpdatedAt              time.Time
 }
 
-// LeadSeconds is how long before the official page the crowd saw the
-// problem: acknowledgement minus the incident's start (positive: the crowd
-// was ahead); nil while unacknowledged.
+// Opened is when the detector opened the incident (StartedAt for one
+// stored before OpenedAt was recorded).
+func (i *Incident) Opened() time.Time {
+	if i.OpenedAt != nil {
+		return *i.OpenedAt
+	}
+	return i.StartedAt
+}
+
+// LeadSeconds is how long before the official page Outcry saw the problem:
+// acknowledgement minus when the detector opened the incident (positive:
+// the crowd was ahead); nil while unacknowledged.
 func (i *Incident) LeadSeconds() *int64 {
 	if i.OfficialAcknowledgedAt == nil {
 		return nil
 	}
-	s := int64(i.OfficialAcknowledgedAt.Sub(i.StartedAt).Round(time.Second) / time.Second)
+	s := int64(i.OfficialAcknowledgedAt.Sub(i.Opened()).Round(time.Second) / time.Second)
 	return &s
 }
 

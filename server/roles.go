@@ -78,7 +78,7 @@ func (r *roles) lead(ctx context.Context, term int64) {
 	wg.Go(func() { a.jobs(ctx) })
 	poller := official.New(official.Options{
 		Store: fs, Catalog: a.cat, Interval: a.offInt, Now: a.now, Log: a.log, Metrics: a.offm,
-		PublicURL: a.cfg.PublicURL, Board: a.board, Notify: a.hooks.Notify,
+		PublicURL: a.cfg.PublicURL, Board: a.board, Notify: a.hooks.Notify, Timeout: a.offTO,
 		Client: safehttp.NewClient(safehttp.Options{AllowPrivate: a.cfg.OfficialAllowPrivate, Timeout: official.Timeout, FollowRedirects: true}),
 	})
 	wg.Go(func() { poller.Run(ctx) })

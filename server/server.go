@@ -50,6 +50,7 @@ type App struct {
 	board   *official.Board   // every service's official status, for the read paths
 	offm    *official.Metrics // the poller's series (the poller is the leader's)
 	offInt  time.Duration     // how often the leader polls official sources
+	offTO   time.Duration     // bound of one official poll (0: official.Timeout)
 	reg     *prometheus.Registry
 	engine  *gin.Engine
 	handler *handlers.Handler
@@ -71,6 +72,8 @@ type Options struct {
 	// OfficialInterval overrides OUTCRY_OFFICIAL_INTERVAL (tests shorten it
 	// below the 10 s the configuration allows).
 	OfficialInterval time.Duration
+	// OfficialTimeout overrides the 10 s bound of one official poll (tests).
+	OfficialTimeout time.Duration
 }
 
 // New opens the database and Redis, seeds the demo catalogue if asked, and
@@ -136,6 +139,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if opts.OfficialInterval > 0 {
 		a.offInt = opts.OfficialInterval
 	}
+	a.offTO = opts.OfficialTimeout
 
 	a.snap = detector.NewSnapshot()
 	a.holder = holderID()

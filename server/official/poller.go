@@ -81,6 +81,8 @@ type Options struct {
 	// Tick is how often the scheduler looks for due sources (default 1 s,
 	// or Interval/4 if shorter).
 	Tick time.Duration
+	// Timeout bounds one poll (default Timeout).
+	Timeout time.Duration
 }
 
 // Poller polls the official sources of the catalogue's services.
@@ -116,6 +118,9 @@ func New(o Options) *Poller {
 	}
 	if o.Tick <= 0 {
 		o.Tick = min(time.Second, o.Interval/4)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = Timeout
 	}
 	return &Poller{o: o, state: map[uint]*source{}}
 }
@@ -431,7 +436,7 @@ func (p *Poller) acknowledge(ctx context.Context, svc models.Service, now time.T
 			acked = true
 			p.o.Metrics.acks.Inc()
 			p.o.Log.Info("the official status page acknowledged an incident", "service", svc.Slug, "incident", in.ID,
-				"acknowledged_at", ack, "lead", ack.Sub(in.StartedAt).Round(time.Second))
+				"acknowledged_at", ack, "lead", ack.Sub(in.Opened()).Round(time.Second))
 			if p.o.Board != nil {
 				p.o.Board.Bump(svc.ID)
 			}
@@ -523,7 +528,7 @@ func isTransport(err error) bool {
 // get fetches u once. retry says the caller should resolve the endpoint
 // again (404, 410, or a body in no known format).
 func (p *Poller) get(ctx context.Context, svc models.Service, row *models.OfficialSource, u string, conditional bool) (fetched, bool) {
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	ctx, cancel := context.WithTimeout(ctx, p.o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {

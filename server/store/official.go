@@ -134,9 +134,10 @@ func (s *Store) LeadSummary(ctx context.Context, serviceID uint, since time.Time
 	var rows []struct {
 		ID                     uint64
 		StartedAt              time.Time
+		OpenedAt               *time.Time
 		OfficialAcknowledgedAt *time.Time
 	}
-	err := s.r.WithContext(ctx).Model(&models.Incident{}).Select("id, started_at, official_acknowledged_at").
+	err := s.r.WithContext(ctx).Model(&models.Incident{}).Select("id, started_at, opened_at, official_acknowledged_at").
 		Where("service_id = ? AND started_at >= ?", serviceID, since.UTC()).Scan(&rows).Error
 	if err != nil {
 		return models.LeadSummary{}, translate(err, "incidents")
@@ -146,7 +147,8 @@ func (s *Store) LeadSummary(ctx context.Context, serviceID uint, since time.Time
 	for _, r := range rows {
 		if r.OfficialAcknowledgedAt != nil {
 			sum.Acks[r.ID] = r.OfficialAcknowledgedAt.UTC()
-			leads = append(leads, int64(r.OfficialAcknowledgedAt.Sub(r.StartedAt).Round(time.Second)/time.Second))
+			in := models.Incident{StartedAt: r.StartedAt, OpenedAt: r.OpenedAt, OfficialAcknowledgedAt: r.OfficialAcknowledgedAt}
+			leads = append(leads, *in.LeadSeconds())
 		}
 	}
 	sum.Acknowledged = len(leads)

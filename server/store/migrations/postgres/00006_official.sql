@@ -3,9 +3,11 @@
 -- public status page; the leader polls it and keeps the poll state with the
 -- normalised status (official_sources, one row per service) and the
 -- incidents the page published (official_incidents). An Outcry incident
--- records when the official page first acknowledged it.
+-- records when the detector opened it and when the official page first
+-- acknowledged it.
 ALTER TABLE services ADD COLUMN official_status_url varchar(2048) NOT NULL DEFAULT '';
 ALTER TABLE services ADD COLUMN official_components text;
+ALTER TABLE incidents ADD COLUMN opened_at timestamptz;
 ALTER TABLE incidents ADD COLUMN official_acknowledged_at timestamptz;
 CREATE TABLE official_sources (
     service_id bigint NOT NULL,
@@ -48,5 +50,6 @@ CREATE UNIQUE INDEX idx_official_incidents_ext ON official_incidents (service_id
 DROP TABLE official_incidents;
 DROP TABLE official_sources;
 ALTER TABLE incidents DROP COLUMN official_acknowledged_at;
+ALTER TABLE incidents DROP COLUMN opened_at;
 ALTER TABLE services DROP COLUMN official_components;
 ALTER TABLE services DROP COLUMN official_status_url;
