@@ -12,6 +12,7 @@ import (
 	"github.com/outcry/outcry/server"
 	"github.com/outcry/outcry/server/official/officialtest"
 	"github.com/outcry/outcry/server/servertest"
+	"github.com/outcry/outcry/server/store/storetest"
 	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
 
@@ -324,4 +325,43 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A follower (a second replica on the same PostgreSQL) shows the official
+// status the leader's poller stored, and its change, without polling.
+func TestFollowerShowsOfficialStatus(t *testing.T) {
+	page := officialtest.NewPage(t, "statuspage", "Acme", officialtest.Component{ID: "a", Name: "API", Status: "operational"})
+	env := servertest.Env(t)
+	env["OUTCRY_DATABASE_URL"] = storetest.Postgres(t)
+	fast := func(o *server.Options) {
+		o.RunnerInterval, o.OfficialInterval = 20*time.Millisecond, 20*time.Millisecond
+	}
+	leader := servertest.StartEnv(t, env, fast)
+	follower := servertest.StartEnv(t, env, fast)
+	if !strings.Contains(string(follower.Do(t, "GET", "/metrics", nil).Body), "\noutcry_leader 0\n") {
+		t.Fatal("the second replica leads")
+	}
+	createWithOfficial(t, leader, "acme", page.URL)
+	eventually(t, "the follower's official status", func() bool {
+		if follower.Do(t, "GET", "/api/v1/services/acme", nil).Status != http.StatusOK {
+			return false
+		}
+		v := officialOf(t, follower, "acme")
+		return v.Official != nil && v.Official.Status == "operational"
+	})
+	asked := page.Requests()
+	page.Set("major", map[string]string{"API": "partial_outage"}, nil, time.Now())
+	eventually(t, "the follower to see the change", func() bool {
+		v := officialOf(t, follower, "acme")
+		return v.Official != nil && v.Official.Status == "partial_outage"
+	})
+	if !strings.Contains(string(follower.Do(t, "GET", "/s/acme", nil).Body), "Partial outage") {
+		t.Error("the follower's page does not show the official status")
+	}
+	if !regexp.MustCompile(`(?m)^outcry_official_polls_total\{result="ok"\} 0$`).MatchString(string(follower.Do(t, "GET", "/metrics", nil).Body)) {
+		t.Error("the follower polled")
+	}
+	if page.Requests() <= asked {
+		t.Error("the leader stopped polling")
+	}
 }
