@@ -138,6 +138,15 @@ func TestOfficialLeadTime(t *testing.T) {
 		}
 	}
 
+	var badge struct{ Message string }
+	app.Do(t, "GET", "/badge/chatgpt.json?official=1", nil).JSON(t, &badge)
+	if badge.Message != "outage · official: major outage" {
+		t.Errorf("official badge message %q", badge.Message)
+	}
+	if app.Do(t, "GET", "/badge/chatgpt.json", nil).JSON(t, &badge); badge.Message != "outage" {
+		t.Errorf("plain badge message %q", badge.Message)
+	}
+
 	// The receiver: incident.opened, then one incident.updated with the lead.
 	var updated map[string]any
 	deadline := time.Now().Add(10 * time.Second)

@@ -99,7 +99,10 @@ type source struct {
 	open    map[string]*models.OfficialIncident // unresolved incidents stored, by external id
 	loaded  bool                                // open was read from the store this tenure
 	failing bool                                // logged as failing
-	busy    bool
+	// busy: a poll owns row, open and failing (only it touches them); down
+	// is row's health, kept under Poller.mu for the gauge.
+	busy bool
+	down bool
 }
 
 // New builds a poller; Run polls until its context ends.
@@ -134,7 +137,7 @@ func (p *Poller) Run(ctx context.Context) {
 	} else {
 		p.mu.Lock()
 		for _, r := range rows {
-			s := &source{row: r, failing: r.FailingSince != nil}
+			s := &source{row: r, failing: r.FailingSince != nil, down: r.FailingSince != nil}
 			p.state[r.ServiceID] = s
 		}
 		p.mu.Unlock()
@@ -200,7 +203,7 @@ func (p *Poller) due() []models.Service {
 func (p *Poller) countFailing() int {
 	n := 0
 	for _, s := range p.state {
-		if s.row.FailingSince != nil {
+		if s.down {
 			n++
 		}
 	}
@@ -224,8 +227,9 @@ func (p *Poller) Poll(ctx context.Context, svc models.Service) {
 	s.busy = true
 	p.mu.Unlock()
 	defer func() {
+		down := s.row.FailingSince != nil
 		p.mu.Lock()
-		s.busy = false
+		s.busy, s.down = false, down
 		s.next = time.Now().Add(jittered(p.o.Interval))
 		p.o.Metrics.setFailing(p.countFailing())
 		p.mu.Unlock()
