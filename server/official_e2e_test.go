@@ -326,6 +326,18 @@ func TestOfficialStatusURLAdmin(t *testing.T) {
 	}
 }
 
+// within is eventually with a deadline of d.
+func within(t *testing.T, d time.Duration, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func grepLines(s, sub string) string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {
@@ -351,7 +363,10 @@ func TestFollowerShowsOfficialStatus(t *testing.T) {
 		t.Fatal("the second replica leads")
 	}
 	createWithOfficial(t, leader, "acme", page.URL)
-	eventually(t, "the follower's official status", func() bool {
+	// A follower learns of a new service (catalogue every 2 s), its status
+	// (every second) and its official status (every 2 s): give a loaded
+	// machine time.
+	within(t, 30*time.Second, "the follower's official status", func() bool {
 		if follower.Do(t, "GET", "/api/v1/services/acme", nil).Status != http.StatusOK {
 			return false
 		}
@@ -360,7 +375,7 @@ func TestFollowerShowsOfficialStatus(t *testing.T) {
 	})
 	asked := page.Requests()
 	page.Set("major", map[string]string{"API": "partial_outage"}, nil, time.Now())
-	eventually(t, "the follower to see the change", func() bool {
+	within(t, 30*time.Second, "the follower to see the change", func() bool {
 		v := officialOf(t, follower, "acme")
 		return v.Official != nil && v.Official.Status == "partial_outage"
 	})
