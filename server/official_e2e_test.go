@@ -1,11 +1,14 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -198,8 +201,10 @@ func TestFailingOfficialSourcesBreakNothing(t *testing.T) {
 	broken.Fail(http.StatusInternalServerError)
 	huge.Huge(10 << 20)
 
+	logs := &syncBuffer{}
 	app := servertest.Start(t, nil, func(o *server.Options) {
-		o.RunnerInterval, o.OfficialInterval, o.OfficialTimeout = 20*time.Millisecond, 30*time.Millisecond, 300*time.Millisecond
+		o.RunnerInterval, o.OfficialInterval, o.OfficialTimeout = 20*time.Millisecond, 50*time.Millisecond, 2*time.Second
+		o.Log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
 	for slug, p := range map[string]*officialtest.Page{"slow": slow, "broken": broken, "huge": huge, "fine": sp, "openai": io, "cloud": feed} {
 		createWithOfficial(t, app, slug, p.URL)
@@ -242,6 +247,13 @@ func TestFailingOfficialSourcesBreakNothing(t *testing.T) {
 		t.Errorf("no failed polls counted: %s", grepLines(metrics, "outcry_official"))
 	}
 
+	// Logged once per outage of the source, however many polls failed.
+	n := broken.Requests()
+	eventually(t, "more failed polls", func() bool { return broken.Requests() >= n+10 })
+	if c := logs.count(`msg="official status source failing`, "service=broken"); c != 1 {
+		t.Errorf("the failing source was logged %d times; want once", c)
+	}
+
 	// Healed: the page shows the status again and forgets the failure.
 	broken.Fail(0)
 	eventually(t, "recovery", func() bool {
@@ -250,6 +262,11 @@ func TestFailingOfficialSourcesBreakNothing(t *testing.T) {
 	})
 	if body := string(app.Do(t, "GET", "/s/broken", nil).Body); strings.Contains(body, "unavailable since") {
 		t.Error("the healed source's page still says unavailable")
+	}
+	n = broken.Requests()
+	eventually(t, "more polls", func() bool { return broken.Requests() >= n+5 })
+	if c := logs.count(`msg="official status source recovered"`, "service=broken"); c != 1 {
+		t.Errorf("the recovery was logged %d times; want once", c)
 	}
 }
 
@@ -324,6 +341,35 @@ func TestOfficialStatusURLAdmin(t *testing.T) {
 	if c := countRows(t, app.DBPath, "SELECT COUNT(*) FROM services WHERE slug = 'acme' AND official_status_url = ''"); c != 1 {
 		t.Errorf("the removal was not stored")
 	}
+}
+
+// syncBuffer is a log destination tests can read while the app writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// count is how many lines contain every one of subs.
+func (s *syncBuffer) count(subs ...string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, l := range strings.Split(s.b.String(), "\n") {
+		all := true
+		for _, sub := range subs {
+			all = all && strings.Contains(l, sub)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
 }
 
 // within is eventually with a deadline of d.
