@@ -101,7 +101,7 @@ func officialBadgeBody(st models.ServiceStatus, off OfficialReader) []byte {
 	info := levelInfos[levelOf(st.Level)]
 	msg := info.Badge
 	if off != nil {
-		if o, ok := off.Official(st.Service.ID); ok {
+		if o, ok := off.Official(st.Service.ID); ok && o.Source == st.Service.OfficialStatusURL {
 			word := strings.ToLower(officialWords[o.Status])
 			if o.UnavailableSince != nil {
 				word = "unavailable"

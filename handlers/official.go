@@ -26,7 +26,7 @@ func (h *Handler) officialInputs(st models.ServiceStatus, inputs uint64) uint64 
 	if h.Official == nil {
 		return inputs
 	}
-	if o, ok := h.Official.Official(st.Service.ID); ok {
+	if o, ok := h.Official.Official(st.Service.ID); ok && o.Source == st.Service.OfficialStatusURL {
 		return mix(inputs, o.Version+1)
 	}
 	return inputs
@@ -41,8 +41,8 @@ func (h *Handler) official(ctx context.Context, st models.ServiceStatus) officia
 		return officialView{}
 	}
 	o, ok := h.Official.Official(st.Service.ID)
-	if !ok {
-		return officialView{}
+	if !ok || o.Source != st.Service.OfficialStatusURL {
+		return officialView{} // none, or read from a URL the service no longer names
 	}
 	v := officialView{Status: &o, version: o.Version}
 	if h.Leads == nil {

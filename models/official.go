@@ -106,13 +106,17 @@ type OfficialStatus struct {
 	UpdatedAt        *time.Time
 	URL              string
 	UnavailableSince *time.Time
-	Version          uint64 // changes whenever anything shown changes
+	// Source is the configured URL the status was read from: a service
+	// whose official_status_url changed (or was removed) shows nothing
+	// until its new source has been read.
+	Source  string
+	Version uint64 // changes whenever anything shown changes
 }
 
 // Same reports whether o and p show the same (times by value; versions
 // aside).
 func (o OfficialStatus) Same(p OfficialStatus) bool {
-	return o.Status == p.Status && o.Description == p.Description && o.URL == p.URL &&
+	return o.Status == p.Status && o.Description == p.Description && o.URL == p.URL && o.Source == p.Source &&
 		sameTime(o.UpdatedAt, p.UpdatedAt) && sameTime(o.UnavailableSince, p.UnavailableSince)
 }
 
@@ -127,7 +131,7 @@ func sameTime(a, b *time.Time) bool {
 func OfficialStatusOf(src OfficialSource) OfficialStatus {
 	st := OfficialStatus{
 		Status: src.Status, Description: src.Description, UpdatedAt: src.StatusAt, URL: src.PageURL,
-		UnavailableSince: src.FailingSince,
+		UnavailableSince: src.FailingSince, Source: src.URL,
 	}
 	if st.Status == "" {
 		st.Status = OfficialUnknown

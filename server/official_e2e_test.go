@@ -343,6 +343,26 @@ func TestOfficialStatusURLAdmin(t *testing.T) {
 	}
 }
 
+// A service whose official source is removed stops showing it.
+func TestOfficialSourceRemoved(t *testing.T) {
+	page := officialtest.NewPage(t, "statuspage", "Acme", officialtest.Component{ID: "a", Name: "API", Status: "operational"})
+	app := servertest.Start(t, nil, func(o *server.Options) {
+		o.RunnerInterval, o.OfficialInterval = 20*time.Millisecond, 20*time.Millisecond
+	})
+	createWithOfficial(t, app, "acme", page.URL)
+	eventually(t, "the official status", func() bool { v := officialOf(t, app, "acme"); return v.Official != nil })
+	if r := app.Admin(t, "PATCH", "/api/v1/services/acme", map[string]any{"official_status_url": ""}); r.Status != http.StatusOK {
+		t.Fatalf("removing: %d %s", r.Status, r.Body)
+	}
+	eventually(t, "the official status to go", func() bool {
+		v := officialOf(t, app, "acme")
+		return v.Official == nil && v.OfficialLead == nil
+	})
+	if strings.Contains(string(app.Do(t, "GET", "/s/acme", nil).Body), "Official status") {
+		t.Error("the page still shows an official status")
+	}
+}
+
 // syncBuffer is a log destination tests can read while the app writes.
 type syncBuffer struct {
 	mu sync.Mutex
