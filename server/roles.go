@@ -30,7 +30,8 @@ func holderID() string {
 
 // roles are what a replica does as leader or follower. Every replica
 // ingests reports and serves reads; only the leader runs the detector, the
-// webhook dispatcher and the periodic jobs (rollup, prune), each writing
+// webhook dispatcher, the official status poller and the periodic jobs
+// (rollup, prune), each writing
 // through a store fenced by its term. A follower's status snapshot follows
 // the statuses the leader publishes (PostgreSQL; with SQLite the one
 // process is always the leader).
