@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -392,13 +393,18 @@ func (s *syncBuffer) count(subs ...string) int {
 	return n
 }
 
-// within is eventually with a deadline of d.
-func within(t *testing.T, d time.Duration, what string, f func() bool) {
+// within is eventually with a deadline of d; detail, if given, says what
+// was last seen.
+func within(t *testing.T, d time.Duration, what string, f func() bool, detail ...func() string) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !f() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
+			more := ""
+			for _, g := range detail {
+				more += "; " + g()
+			}
+			t.Fatalf("timed out after %s waiting for %s%s", d, what, more)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -432,13 +438,18 @@ func TestFollowerShowsOfficialStatus(t *testing.T) {
 	// A follower learns of a new service (catalogue every 2 s), its status
 	// (every second) and its official status (every 2 s): give a loaded
 	// machine time.
+	var last string
 	within(t, 30*time.Second, "the follower's official status", func() bool {
-		if follower.Do(t, "GET", "/api/v1/services/acme", nil).Status != http.StatusOK {
+		r := follower.Do(t, "GET", "/api/v1/services/acme", nil)
+		last = fmt.Sprintf("follower: %d %.400s; leader: %.400s; follower metrics: %s", r.Status, r.Body,
+			leader.Do(t, "GET", "/api/v1/services/acme", nil).Body, grepLines(string(follower.Do(t, "GET", "/metrics", nil).Body), "outcry_leader"))
+		if r.Status != http.StatusOK {
 			return false
 		}
-		v := officialOf(t, follower, "acme")
+		var v officialView
+		r.JSON(t, &v)
 		return v.Official != nil && v.Official.Status == "operational"
-	})
+	}, func() string { return last })
 	asked := page.Requests()
 	page.Set("major", map[string]string{"API": "partial_outage"}, nil, time.Now())
 	within(t, 30*time.Second, "the follower to see the change", func() bool {
