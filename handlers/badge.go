@@ -45,21 +45,31 @@ func (p *pages) badge(c *gin.Context) {
 		return
 	}
 	key := renderKey{kind: kindBadge, slug: st.Service.Slug, variant: "svg"}
+	inputs := st.Version
 	if isJSON {
 		key.variant = "json"
+		// ?official=1: the message says the official status too (shields.io's
+		// endpoint schema has no field of its own for it).
+		if c.Request.URL.RawQuery != "" && c.Query("official") == "1" {
+			key.variant, inputs = "json-official", p.h.officialInputs(st, st.Version)
+		}
 	}
-	if !p.h.serveFresh(c, key, st.Version) {
-		p.renderBadge(c, key, st, isSVG)
+	if !p.h.serveFresh(c, key, inputs) {
+		p.renderBadge(c, key, st, isSVG, inputs)
 	}
 }
 
 // renderBadge renders and answers a badge (a render cache miss).
-func (p *pages) renderBadge(c *gin.Context, key renderKey, st models.ServiceStatus, isSVG bool) {
+func (p *pages) renderBadge(c *gin.Context, key renderKey, st models.ServiceStatus, isSVG bool, inputs uint64) {
 	spec := renderSpec{status: http.StatusOK, ctype: svgType, cc: badgeCC, vary: varyEnc}
 	if !isSVG {
 		spec.ctype = jsonType
 	}
-	r, _ := p.h.render.get(key, st.Version, spec, func(buf *bytes.Buffer) error {
+	r, _ := p.h.render.get(key, inputs, spec, func(buf *bytes.Buffer) error {
+		if key.variant == "json-official" {
+			buf.Write(officialBadgeBody(st, p.h.Official))
+			return nil
+		}
 		buf.Write(badgeBody(st, isSVG))
 		return nil
 	})
@@ -81,6 +91,25 @@ func badgeBody(st models.ServiceStatus, svg bool) []byte {
 		return badgeSVG(st.Service.Name, info.Badge, info.Color)
 	}
 	body, _ := json.Marshal(shieldsEndpoint{SchemaVersion: 1, Label: st.Service.Name, Message: info.Badge, Color: info.Shields})
+	return body
+}
+
+// officialBadgeBody is the shields.io endpoint JSON whose message adds the
+// official status: "outage · official: operational", or "official:
+// unavailable" while the page cannot be read.
+func officialBadgeBody(st models.ServiceStatus, off OfficialReader) []byte {
+	info := levelInfos[levelOf(st.Level)]
+	msg := info.Badge
+	if off != nil {
+		if o, ok := off.Official(st.Service.ID); ok && o.Source == st.Service.OfficialStatusURL {
+			word := strings.ToLower(officialWords[o.Status])
+			if o.UnavailableSince != nil {
+				word = "unavailable"
+			}
+			msg += " · official: " + word
+		}
+	}
+	body, _ := json.Marshal(shieldsEndpoint{SchemaVersion: 1, Label: st.Service.Name, Message: msg, Color: info.Shields})
 	return body
 }
 

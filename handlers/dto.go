@@ -41,6 +41,32 @@ type ServiceDetail struct {
 	Incident    *IncidentDTO   `json:"incident"`
 	Regional    []IncidentDTO  `json:"regional_incidents"`
 	UpdatedAt   time.Time      `json:"updated_at"`
+	// The service's own status page beside the crowd's status, and how it
+	// compared with the crowd over 90 days; both null without an official
+	// source.
+	Official     *OfficialDTO    `json:"official"`
+	OfficialLead *LeadSummaryDTO `json:"official_lead"`
+}
+
+// OfficialDTO is what the service's official status page says, normalised.
+type OfficialDTO struct {
+	Status      models.OfficialLevel `json:"status"` // operational, degraded, partial_outage, major_outage, maintenance, unknown
+	Description string               `json:"description"`
+	UpdatedAt   *time.Time           `json:"updated_at"` // the page's own time for it
+	URL         string               `json:"url"`
+	// UnavailableSince is set while the page cannot be read (the status
+	// above is the last one read).
+	UnavailableSince *time.Time `json:"unavailable_since"`
+}
+
+// LeadSummaryDTO compares the official page with the crowd over the last
+// Days days: Outcry's incidents, how many the official page acknowledged,
+// and the median lead in seconds (positive: users reported first).
+type LeadSummaryDTO struct {
+	Days              int    `json:"days"`
+	Incidents         int    `json:"incidents"`
+	Acknowledged      int    `json:"acknowledged"`
+	MedianLeadSeconds *int64 `json:"median_lead_seconds"`
 }
 
 // IncidentDTO is an incident with its evidence.
@@ -61,6 +87,13 @@ type IncidentDTO struct {
 	Rule         string         `json:"rule"`
 	TopProblems  []models.Share `json:"top_problems"`
 	TopRegions   []models.Share `json:"top_regions"`
+	// When the detector opened the incident (started_at is the start of
+	// the window that fired); when the official status page first
+	// acknowledged the problem, and that minus opened_at in seconds
+	// (positive: users reported first); null until it has.
+	OpenedAt               time.Time  `json:"opened_at"`
+	OfficialAcknowledgedAt *time.Time `json:"official_acknowledged_at"`
+	LeadSeconds            *int64     `json:"lead_seconds"`
 }
 
 // Timeseries is a service's chart data.
@@ -76,18 +109,26 @@ type ServiceInput struct {
 	Name      string   `json:"name"`
 	Problems  []string `json:"problems"`
 	ColdStart *int     `json:"cold_start"`
+	// The service's own status page (Statuspage, incident.io, or an
+	// RSS/Atom feed) and, optionally, the components of it that count; ""
+	// (or []) on PATCH removes them.
+	OfficialStatusURL  *string   `json:"official_status_url"`
+	OfficialComponents *[]string `json:"official_components"`
 }
 
 // ServiceAdminDTO is a service as the admin API answers it.
 type ServiceAdminDTO struct {
-	ID        uint      `json:"id"`
-	Slug      string    `json:"slug"`
-	Name      string    `json:"name"`
-	Problems  []string  `json:"problems"`
-	ColdStart int       `json:"cold_start"`
-	Demo      bool      `json:"demo"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        uint     `json:"id"`
+	Slug      string   `json:"slug"`
+	Name      string   `json:"name"`
+	Problems  []string `json:"problems"`
+	ColdStart int      `json:"cold_start"`
+	Demo      bool     `json:"demo"`
+	// OfficialStatusURL is null when the service has no official source.
+	OfficialStatusURL  *string   `json:"official_status_url"`
+	OfficialComponents []string  `json:"official_components"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 func nonNil[T any](s []T) []T {
@@ -135,12 +176,57 @@ func incidentOf(slug string, in models.Incident) IncidentDTO {
 		WindowSecs: int(in.Window.Seconds()), Expected: in.Expected, Actual: in.Actual,
 		Ratio: in.Ratio, Significance: in.Significance, Rule: in.Rule,
 		TopProblems: nonNil(in.TopProblems), TopRegions: nonNil(in.TopRegions),
+		OpenedAt: in.Opened(), OfficialAcknowledgedAt: in.OfficialAcknowledgedAt, LeadSeconds: in.LeadSeconds(),
 	}
+}
+
+func officialOf(o models.OfficialStatus) *OfficialDTO {
+	return &OfficialDTO{Status: o.Status, Description: o.Description, UpdatedAt: o.UpdatedAt, URL: o.URL, UnavailableSince: o.UnavailableSince}
+}
+
+func leadOf(l models.LeadSummary) *LeadSummaryDTO {
+	return &LeadSummaryDTO{Days: l.Days, Incidents: l.Incidents, Acknowledged: l.Acknowledged, MedianLeadSeconds: l.MedianLeadSeconds}
+}
+
+// withAcks is the status with the official acknowledgements of its open
+// incidents (the snapshot's copies come from the detector, which does not
+// write them).
+func withAcks(st models.ServiceStatus, acks map[uint64]time.Time) models.ServiceStatus {
+	if len(acks) == 0 {
+		return st
+	}
+	ack := func(in *models.Incident) {
+		if t, ok := acks[in.ID]; ok && in.OfficialAcknowledgedAt == nil {
+			in.OfficialAcknowledgedAt = &t
+		}
+	}
+	if st.Incident != nil {
+		c := *st.Incident
+		ack(&c)
+		st.Incident = &c
+	}
+	if len(st.Regional) > 0 {
+		r := make([]models.Incident, len(st.Regional))
+		copy(r, st.Regional)
+		for i := range r {
+			ack(&r[i])
+		}
+		st.Regional = r
+	}
+	return st
 }
 
 func adminOf(s models.Service) ServiceAdminDTO {
 	return ServiceAdminDTO{
 		ID: s.ID, Slug: s.Slug, Name: s.Name, Problems: nonNil(s.Problems), ColdStart: s.ColdStart,
-		Demo: s.Demo, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		Demo: s.Demo, OfficialStatusURL: strOrNil(s.OfficialStatusURL), OfficialComponents: nonNil(s.OfficialComponents),
+		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
+}
+
+func strOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

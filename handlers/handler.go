@@ -48,6 +48,18 @@ type IncidentLister interface {
 	Incidents(ctx context.Context, serviceID uint, limit int) ([]models.Incident, error)
 }
 
+// OfficialReader is every service's official status, in memory
+// (server/official.Board).
+type OfficialReader interface {
+	Official(serviceID uint) (models.OfficialStatus, bool)
+}
+
+// LeadSummarizer compares a service's official page with the crowd over
+// the incidents started since a time (server/store).
+type LeadSummarizer interface {
+	LeadSummary(ctx context.Context, serviceID uint, since time.Time) (models.LeadSummary, error)
+}
+
 // Checker is a dependency /readyz asks. A failing check makes the replica
 // not ready (503) unless it is Optional: then it is reported as "degraded"
 // and the replica stays in service (Redis: reports are still accepted, with
@@ -67,6 +79,8 @@ type Deps struct {
 	Incidents      IncidentLister
 	Recent         RecentIncidentLister // the latest incidents of every service (the Statuspage-compatible incidents.json)
 	Webhooks       WebhookAdmin         // nil: the webhook admin API is not mounted
+	Official       OfficialReader       // nil: no official statuses shown
+	Leads          LeadSummarizer       // nil: no lead-time summary
 	Identifier     *Identifier
 	Region         func(netip.Addr) string // country of an address, "" if unknown
 	AdminToken     string
@@ -93,6 +107,7 @@ type Handler struct {
 	render        *renderCache
 	catalog       catalogIndexer
 	renderMetrics *RenderMetrics
+	leads         leadCache
 }
 
 // New builds the handler set.

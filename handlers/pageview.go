@@ -104,6 +104,98 @@ type incidentView struct {
 	Peak     float64
 	Expected float64
 	Actual   float64
+	// Lead says how the official status page compared, in words ("" when
+	// it has not acknowledged the incident).
+	Lead  string
+	AckAt *time.Time
+}
+
+// leadWords puts a lead time into words: positive, users reported first.
+func leadWords(seconds int64) string {
+	switch {
+	case seconds >= 60:
+		return "Users reported problems " + durationWords(seconds) + " before the official status page"
+	case seconds <= -60:
+		return "The official status page reported it " + durationWords(-seconds) + " before users did"
+	}
+	return "The official status page acknowledged it at the same time as users reported it"
+}
+
+// durationWords is a span in minutes, or hours and minutes.
+func durationWords(s int64) string {
+	m := (s + 30) / 60
+	if m < 60 {
+		return strconv.FormatInt(m, 10) + " " + pluralWord(m, "minute", "minutes")
+	}
+	h, m := m/60, m%60
+	out := strconv.FormatInt(h, 10) + " " + pluralWord(h, "hour", "hours")
+	if m > 0 {
+		out += " " + strconv.FormatInt(m, 10) + " " + pluralWord(m, "minute", "minutes")
+	}
+	return out
+}
+
+func pluralWord(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// officialWords are the official levels in words.
+var officialWords = map[models.OfficialLevel]string{
+	models.OfficialOperational: "Operational", models.OfficialDegraded: "Degraded performance",
+	models.OfficialPartialOutage: "Partial outage", models.OfficialMajorOutage: "Major outage",
+	models.OfficialMaintenance: "Under maintenance", models.OfficialUnknown: "Unknown",
+}
+
+// officialPageView is the official status line of a service page.
+type officialPageView struct {
+	Level       string // a CSS level: ok, warning, outage, unknown
+	Status      string // in words
+	Description string
+	UpdatedAt   *time.Time
+	URL         string
+	Unavailable *time.Time
+	Summary     string // the 90-day comparison in words; "" if unknown
+}
+
+func officialPageOf(v officialView) *officialPageView {
+	if v.Status == nil {
+		return nil
+	}
+	o := v.Status
+	pv := &officialPageView{Status: officialWords[o.Status], Description: o.Description, UpdatedAt: o.UpdatedAt,
+		URL: o.URL, Unavailable: o.UnavailableSince, Level: "unknown"}
+	switch {
+	case o.Status == models.OfficialOperational:
+		pv.Level = "ok"
+	case o.Status == models.OfficialMajorOutage || o.Status == models.OfficialPartialOutage:
+		pv.Level = "outage"
+	case o.Status == models.OfficialDegraded || o.Status == models.OfficialMaintenance:
+		pv.Level = "warning"
+	}
+	if pv.Status == "" {
+		pv.Status = "Unknown"
+	}
+	if l := v.Lead; l != nil {
+		pv.Summary = "Last " + strconv.Itoa(l.Days) + " days: " + strconv.Itoa(l.Incidents) + " " +
+			pluralWord(int64(l.Incidents), "incident", "incidents") + " from user reports, " + strconv.Itoa(l.Acknowledged) +
+			" acknowledged by the official status page"
+		if l.MedianLeadSeconds != nil {
+			m := *l.MedianLeadSeconds
+			switch {
+			case m >= 60:
+				pv.Summary += "; users were ahead by " + durationWords(m) + " (median)"
+			case m <= -60:
+				pv.Summary += "; the official page was ahead by " + durationWords(-m) + " (median)"
+			default:
+				pv.Summary += "; at the same time (median)"
+			}
+		}
+		pv.Summary += "."
+	}
+	return pv
 }
 
 func incidentViewOf(in models.Incident) incidentView {
@@ -115,7 +207,15 @@ func incidentViewOf(in models.Incident) incidentView {
 	return incidentView{
 		Level: level, Status: levelInfos[level].Text, Scope: scope, Started: in.StartedAt,
 		Ended: in.ResolvedAt, PeakAt: in.PeakAt, Peak: in.Peak, Expected: in.Expected, Actual: in.Actual,
+		Lead: leadText(in), AckAt: in.OfficialAcknowledgedAt,
 	}
+}
+
+func leadText(in models.Incident) string {
+	if l := in.LeadSeconds(); l != nil {
+		return leadWords(*l)
+	}
+	return ""
 }
 
 // acronyms are problem-slug words shown in capitals (or their usual case).

@@ -27,6 +27,9 @@ type servicePage struct {
 	MaxNote   int
 	Origin    string // OUTCRY_PUBLIC_URL, for the embed snippets
 	UpdatedAt time.Time
+	Official  *officialPageView // nil: no official source
+	// Lead is how the official page compared on the open incident, in words.
+	Lead string
 }
 
 // notice is the report form's message.
@@ -50,8 +53,14 @@ func (p *pages) servicePage(c *gin.Context, st models.ServiceStatus) servicePage
 	case models.LevelWarning:
 		sp.Headline = "possible"
 	}
+	ov := p.h.official(c.Request.Context(), st)
+	sp.Official = officialPageOf(ov)
+	if ov.Lead != nil {
+		st = withAcks(st, ov.Lead.Acks)
+	}
 	if st.Incident != nil && sp.Headline != "none" {
 		sp.Since = &st.Incident.StartedAt
+		sp.Lead = leadText(*st.Incident)
 	}
 	list, err := p.incidents.get(c.Request.Context(), p.h, st)
 	if err != nil {
@@ -82,14 +91,14 @@ func (p *pages) service(c *gin.Context) {
 	if c.Request.URL.RawQuery != "" && c.Query("thanks") != "" {
 		key.variant = "thanks"
 	}
-	if !p.h.serveFresh(c, key, pageInputs(st)) {
+	if !p.h.serveFresh(c, key, p.h.officialInputs(st, pageInputs(st))) {
 		p.renderService(c, key, st)
 	}
 }
 
 // renderService renders and answers a service page (a render cache miss).
 func (p *pages) renderService(c *gin.Context, key renderKey, st models.ServiceStatus) {
-	p.cachedHTML(c, key, pageInputs(st), varyEnc, "service.html", func() any {
+	p.cachedHTML(c, key, p.h.officialInputs(st, pageInputs(st)), varyEnc, "service.html", func() any {
 		sp := p.servicePage(c, st)
 		if key.variant == "thanks" {
 			sp.Notice = thanks(st.Reports15m)
@@ -106,14 +115,14 @@ func (p *pages) live(c *gin.Context) {
 		return
 	}
 	key := renderKey{kind: kindLive, slug: st.Service.Slug}
-	if !p.h.serveFresh(c, key, pageInputs(st)) {
+	if !p.h.serveFresh(c, key, p.h.officialInputs(st, pageInputs(st))) {
 		p.renderLive(c, key, st)
 	}
 }
 
 // renderLive renders and answers a page's live part (a cache miss).
 func (p *pages) renderLive(c *gin.Context, key renderKey, st models.ServiceStatus) {
-	p.cachedHTML(c, key, pageInputs(st), varyEnc, "live", func() any { return p.servicePage(c, st) })
+	p.cachedHTML(c, key, p.h.officialInputs(st, pageInputs(st)), varyEnc, "live", func() any { return p.servicePage(c, st) })
 }
 
 var svgType = []string{"image/svg+xml"}

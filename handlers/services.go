@@ -81,14 +81,27 @@ func (h *Handler) getService(c *gin.Context) {
 		return
 	}
 	key := renderKey{kind: kindStatus, slug: st.Service.Slug}
-	if !h.serveFresh(c, key, pageInputs(st)) {
+	if !h.serveFresh(c, key, h.officialInputs(st, pageInputs(st))) {
 		h.renderStatus(c, key, st)
 	}
 }
 
 // renderStatus renders and answers a service's status (a cache miss).
 func (h *Handler) renderStatus(c *gin.Context, key renderKey, st models.ServiceStatus) {
-	h.cachedJSON(c, key, pageInputs(st), func() any { return detailOf(st) })
+	h.cachedJSON(c, key, h.officialInputs(st, pageInputs(st)), func() any {
+		ov := h.official(c.Request.Context(), st)
+		if ov.Lead != nil {
+			st = withAcks(st, ov.Lead.Acks)
+		}
+		d := detailOf(st)
+		if ov.Status != nil {
+			d.Official = officialOf(*ov.Status)
+		}
+		if ov.Lead != nil {
+			d.OfficialLead = leadOf(*ov.Lead)
+		}
+		return d
+	})
 }
 
 func (h *Handler) timeseries(c *gin.Context) {
@@ -148,6 +161,7 @@ func (h *Handler) createService(c *gin.Context) {
 	if in.ColdStart != nil {
 		svc.ColdStart = *in.ColdStart
 	}
+	setOfficial(&svc, in)
 	if err := h.Catalog.Create(c.Request.Context(), &svc); err != nil {
 		h.respondError(c, err)
 		return
@@ -179,11 +193,25 @@ func (h *Handler) updateService(c *gin.Context) {
 	if in.ColdStart != nil {
 		svc.ColdStart = *in.ColdStart
 	}
+	setOfficial(&svc, in)
 	if err := h.Catalog.Update(c.Request.Context(), &svc); err != nil {
 		h.respondError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, adminOf(svc))
+}
+
+// setOfficial applies the official source fields the body carries.
+func setOfficial(svc *models.Service, in ServiceInput) {
+	if in.OfficialStatusURL != nil {
+		svc.OfficialStatusURL = *in.OfficialStatusURL
+		if *in.OfficialStatusURL == "" && in.OfficialComponents == nil {
+			svc.OfficialComponents = nil
+		}
+	}
+	if in.OfficialComponents != nil {
+		svc.OfficialComponents = append([]string(nil), (*in.OfficialComponents)...)
+	}
 }
 
 func (h *Handler) deleteService(c *gin.Context) {

@@ -80,6 +80,13 @@ type IncidentPayload struct {
 	TopProblems   []Share    `json:"top_problems"`
 	TopRegions    []Share    `json:"top_regions"`
 	StatusURL     string     `json:"status_url"`
+	// When the detector opened the incident; when the service's official
+	// status page first acknowledged the problem, and how many seconds after
+	// the incident was opened (positive: the crowd was ahead); both null
+	// until it has.
+	OpenedAt               time.Time  `json:"opened_at"`
+	OfficialAcknowledgedAt *time.Time `json:"official_acknowledged_at"`
+	LeadSeconds            *int64     `json:"lead_seconds"`
 }
 
 // PingPayload is the body of a test delivery.
@@ -103,6 +110,7 @@ func NewIncidentEvent(typ string, svc Service, inc Incident, publicURL string, a
 		Expected: inc.Expected, Actual: inc.Actual, Ratio: inc.Ratio, Significance: inc.Significance, Rule: inc.Rule,
 		TopProblems: sharesOrEmpty(inc.TopProblems), TopRegions: sharesOrEmpty(inc.TopRegions),
 		StatusURL: publicURL + "/s/" + svc.Slug,
+		OpenedAt:  inc.Opened().UTC(), OfficialAcknowledgedAt: utcPtr(inc.OfficialAcknowledgedAt), LeadSeconds: inc.LeadSeconds(),
 	}
 	return ev, ev.setPayload(EventData{Incident: p})
 }

@@ -59,8 +59,36 @@ type Incident struct {
 	NotifiedLevel Level     `gorm:"size:8;not null;default:''"`
 	NotifiedPeak  float64   `gorm:"not null;default:0"`
 	NotifiedAt    time.Time `gorm:"not null"`
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// OpenedAt is when the detector opened the incident (StartedAt is the
+	// start of the window that fired, earlier); nil for incidents stored
+	// before it was recorded. Lead times are measured from it.
+	OpenedAt *time.Time
+	// OfficialAcknowledgedAt is when the service's official status page
+	// first acknowledged a matching problem (server/official); nil while it
+	// has not. Written only by the official poller, never by the detector.
+	OfficialAcknowledgedAt *time.Time
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+}
+
+// Opened is when the detector opened the incident (StartedAt for one
+// stored before OpenedAt was recorded).
+func (i *Incident) Opened() time.Time {
+	if i.OpenedAt != nil {
+		return *i.OpenedAt
+	}
+	return i.StartedAt
+}
+
+// LeadSeconds is how long before the official page Outcry saw the problem:
+// acknowledgement minus when the detector opened the incident (positive:
+// the crowd was ahead); nil while unacknowledged.
+func (i *Incident) LeadSeconds() *int64 {
+	if i.OfficialAcknowledgedAt == nil {
+		return nil
+	}
+	s := int64(i.OfficialAcknowledgedAt.Sub(i.Opened()).Round(time.Second) / time.Second)
+	return &s
 }
 
 // Open reports whether the incident has not been resolved.

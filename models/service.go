@@ -1,6 +1,7 @@
 package models
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -18,8 +19,15 @@ type Service struct {
 	// default (DefaultColdStart).
 	ColdStart int  `gorm:"not null;default:0"`
 	Demo      bool `gorm:"not null;default:false"`
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// OfficialStatusURL is the service's own public status page (a
+	// Statuspage or incident.io page, or an RSS/Atom feed), polled by the
+	// leader and shown beside the crowd's status; "" for none.
+	// OfficialComponents, when set, limit what counts to those components
+	// (names, compared without case); empty = the whole page.
+	OfficialStatusURL  string   `gorm:"size:2048;not null;default:''"`
+	OfficialComponents []string `gorm:"serializer:json"`
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // DefaultColdStart is the cold-start rule's default: this many distinct
@@ -58,6 +66,54 @@ func (s *Service) Validate() error {
 	}
 	if s.ColdStart < 0 || s.ColdStart > 1_000_000 {
 		return Errorf(CodeInvalid, "cold_start must be between 0 (default) and 1000000")
+	}
+	return s.validateOfficial()
+}
+
+// MaxOfficialComponents bounds the components an official source is
+// limited to.
+const MaxOfficialComponents = 50
+
+// validateOfficial checks the official status source the way webhook URLs
+// are checked (absolute http or https, a host, at most MaxURLLength); the
+// address itself is checked by the caller (server/safehttp).
+func (s *Service) validateOfficial() error {
+	s.OfficialStatusURL = strings.TrimSpace(s.OfficialStatusURL)
+	if s.OfficialStatusURL != "" {
+		if len(s.OfficialStatusURL) > MaxURLLength {
+			return Errorf(CodeInvalid, "official_status_url is longer than %d characters", MaxURLLength)
+		}
+		u, err := url.Parse(s.OfficialStatusURL)
+		if err != nil || !u.IsAbs() {
+			return Errorf(CodeInvalid, "official_status_url must be an absolute http:// or https:// URL")
+		}
+		if u.Scheme != "http" && u.Scheme != "https" {
+			return Errorf(CodeInvalid, "official_status_url scheme %q is not allowed; use http or https", u.Scheme)
+		}
+		if u.Hostname() == "" {
+			return Errorf(CodeInvalid, "official_status_url must name a host")
+		}
+		if u.User != nil {
+			return Errorf(CodeInvalid, "official_status_url must not carry a user name or password")
+		}
+	}
+	if len(s.OfficialComponents) > MaxOfficialComponents {
+		return Errorf(CodeInvalid, "official_components may list at most %d components", MaxOfficialComponents)
+	}
+	if len(s.OfficialComponents) > 0 && s.OfficialStatusURL == "" {
+		return Errorf(CodeInvalid, "official_components needs an official_status_url")
+	}
+	seen := make(map[string]bool, len(s.OfficialComponents))
+	for i, c := range s.OfficialComponents {
+		c = strings.TrimSpace(c)
+		s.OfficialComponents[i] = c
+		if c == "" || !utf8.ValidString(c) || utf8.RuneCountInString(c) > 200 {
+			return Errorf(CodeInvalid, "official_components: each must be 1-200 characters of text")
+		}
+		if seen[strings.ToLower(c)] {
+			return Errorf(CodeInvalid, "official_components: %q is listed twice", c)
+		}
+		seen[strings.ToLower(c)] = true
 	}
 	return nil
 }

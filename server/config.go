@@ -45,6 +45,13 @@ type Config struct {
 	// WebhookAllowPrivate (OUTCRY_WEBHOOK_ALLOW_PRIVATE) lets webhooks reach
 	// loopback and private addresses: for tests and private deployments.
 	WebhookAllowPrivate bool
+	// OfficialInterval (OUTCRY_OFFICIAL_INTERVAL) is how often the leader
+	// polls each service's official status page (±10 % jitter).
+	OfficialInterval time.Duration
+	// OfficialAllowPrivate (OUTCRY_OFFICIAL_ALLOW_PRIVATE) lets official
+	// status URLs reach loopback and private addresses: tests and private
+	// deployments, like OUTCRY_WEBHOOK_ALLOW_PRIVATE.
+	OfficialAllowPrivate bool
 }
 
 // Load reads the configuration through getenv (os.Getenv in production),
@@ -88,22 +95,26 @@ func Load(getenv func(string) string) (Config, error) {
 		return l
 	}
 	c := Config{
-		Addr:            get("OUTCRY_ADDR", ":8080"),
-		DatabaseURL:     get("OUTCRY_DATABASE_URL", "outcry.db"),
-		RedisURL:        get("OUTCRY_REDIS_URL", ""),
-		RedisPrefix:     get("OUTCRY_REDIS_PREFIX", "outcry:"),
-		AdminToken:      secret("OUTCRY_ADMIN_TOKEN"),
-		HashSecret:      secret("OUTCRY_HASH_SECRET"),
-		HashKeyFile:     get("OUTCRY_HASH_KEY_FILE", ""),
-		ReporterLimit:   limit("OUTCRY_REPORTER_LIMIT", "5/m"),
-		NetworkLimit:    limit("OUTCRY_NETWORK_LIMIT", "300/m"),
-		Retention:       dur("OUTCRY_RETENTION", "30d"),
-		RollupRetention: dur("OUTCRY_ROLLUP_RETENTION", "400d"),
-		PublicURL:       strings.TrimRight(get("OUTCRY_PUBLIC_URL", ""), "/"),
-		LogFormat:       get("OUTCRY_LOG_FORMAT", "json"),
-		ShutdownTimeout: dur("OUTCRY_SHUTDOWN_TIMEOUT", "20s"),
-		LeaderTTL:       dur("OUTCRY_LEADER_TTL", "10s"),
-		LeaderRenew:     dur("OUTCRY_LEADER_RENEW", "2s"),
+		Addr:             get("OUTCRY_ADDR", ":8080"),
+		DatabaseURL:      get("OUTCRY_DATABASE_URL", "outcry.db"),
+		RedisURL:         get("OUTCRY_REDIS_URL", ""),
+		RedisPrefix:      get("OUTCRY_REDIS_PREFIX", "outcry:"),
+		AdminToken:       secret("OUTCRY_ADMIN_TOKEN"),
+		HashSecret:       secret("OUTCRY_HASH_SECRET"),
+		HashKeyFile:      get("OUTCRY_HASH_KEY_FILE", ""),
+		ReporterLimit:    limit("OUTCRY_REPORTER_LIMIT", "5/m"),
+		NetworkLimit:     limit("OUTCRY_NETWORK_LIMIT", "300/m"),
+		Retention:        dur("OUTCRY_RETENTION", "30d"),
+		RollupRetention:  dur("OUTCRY_ROLLUP_RETENTION", "400d"),
+		PublicURL:        strings.TrimRight(get("OUTCRY_PUBLIC_URL", ""), "/"),
+		LogFormat:        get("OUTCRY_LOG_FORMAT", "json"),
+		ShutdownTimeout:  dur("OUTCRY_SHUTDOWN_TIMEOUT", "20s"),
+		LeaderTTL:        dur("OUTCRY_LEADER_TTL", "10s"),
+		LeaderRenew:      dur("OUTCRY_LEADER_RENEW", "2s"),
+		OfficialInterval: dur("OUTCRY_OFFICIAL_INTERVAL", "60s"),
+	}
+	if c.OfficialInterval > 0 && c.OfficialInterval < 10*time.Second {
+		errs = append(errs, fmt.Errorf("OUTCRY_OFFICIAL_INTERVAL=%s: poll official status pages at most every 10s", c.OfficialInterval))
 	}
 	if c.LeaderRenew > 0 && c.LeaderTTL > 0 && 2*c.LeaderRenew > c.LeaderTTL {
 		errs = append(errs, fmt.Errorf("OUTCRY_LEADER_RENEW=%s: renew at least twice per OUTCRY_LEADER_TTL (%s)", c.LeaderRenew, c.LeaderTTL))
@@ -145,6 +156,11 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("OUTCRY_WEBHOOK_ALLOW_PRIVATE=%q: want true or false", getenv("OUTCRY_WEBHOOK_ALLOW_PRIVATE")))
 	}
 	c.WebhookAllowPrivate = allow
+	allowOfficial, err := strconv.ParseBool(get("OUTCRY_OFFICIAL_ALLOW_PRIVATE", "false"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("OUTCRY_OFFICIAL_ALLOW_PRIVATE=%q: want true or false", getenv("OUTCRY_OFFICIAL_ALLOW_PRIVATE")))
+	}
+	c.OfficialAllowPrivate = allowOfficial
 	if err := c.LogLevel.UnmarshalText([]byte(get("OUTCRY_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("OUTCRY_LOG_LEVEL: want debug, info, warn or error"))
 	}

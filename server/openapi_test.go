@@ -22,6 +22,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/outcry/outcry/server"
+	"github.com/outcry/outcry/server/official/officialtest"
 	"github.com/outcry/outcry/server/servertest"
 )
 
@@ -246,7 +247,10 @@ type exchange struct {
 func TestOpenAPIResponsesValidate(t *testing.T) {
 	start := time.Now().UTC().Truncate(15 * time.Minute).Add(7 * time.Minute)
 	clock := servertest.NewClock(start)
-	app := servertest.Start(t, nil, func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now })
+	app := servertest.Start(t, nil, func(o *server.Options) {
+		o.RunnerInterval, o.OfficialInterval = 20*time.Millisecond, 20*time.Millisecond
+		o.Now = clock.Now
+	})
 	doc, _ := openapiDoc(t, app)
 	k := newContract(t, doc)
 
@@ -324,6 +328,20 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	admin(exchange{method: "PATCH", tmpl: "/api/v1/services/{slug}", path: "/api/v1/services/acme", want: 200, body: map[string]any{"name": "Acme Cloud"}})
 	admin(exchange{method: "PATCH", tmpl: "/api/v1/services/{slug}", path: "/api/v1/services/acme", want: 422, body: map[string]any{"slug": "other"}})
 	admin(exchange{method: "PATCH", tmpl: "/api/v1/services/{slug}", path: "/api/v1/services/nope", want: 404, body: map[string]any{"name": "N"}})
+
+	// A service with an official status page (a fake Statuspage page on loopback).
+	page := officialtest.NewPage(t, "statuspage", "Official", officialtest.Component{ID: "c", Name: "API", Status: "partial_outage"})
+	admin(exchange{method: "POST", tmpl: "/api/v1/services", path: "/api/v1/services", want: 201,
+		body: map[string]any{"slug": "official", "name": "Official", "problems": []string{"login"}, "official_status_url": page.URL, "official_components": []string{"API"}}})
+	admin(exchange{method: "POST", tmpl: "/api/v1/services", path: "/api/v1/services", want: 422,
+		body: map[string]any{"slug": "official2", "name": "Official", "problems": []string{"login"}, "official_status_url": "ftp://status.example.com"}})
+	admin(exchange{method: "PATCH", tmpl: "/api/v1/services/{slug}", path: "/api/v1/services/official", want: 200,
+		body: map[string]any{"official_components": []string{"API", "Website"}}})
+	eventually(t, "the official status", func() bool {
+		return strings.Contains(string(app.Do(t, "GET", "/api/v1/services/official", nil).Body), `"status":"partial_outage"`)
+	})
+	do(exchange{method: "GET", tmpl: "/api/v1/services/{slug}", path: "/api/v1/services/official", want: 200})
+	do(exchange{method: "GET", tmpl: "/badge/{file}", path: "/badge/official.json?official=1", want: 200})
 
 	// Reports: accepted, and each refusal.
 	do(exchange{method: "POST", tmpl: "/api/v1/services/{slug}/reports", path: "/api/v1/services/acme/reports", want: 202,

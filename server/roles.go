@@ -14,6 +14,8 @@ import (
 
 	"github.com/outcry/outcry/server/detector"
 	"github.com/outcry/outcry/server/leader"
+	"github.com/outcry/outcry/server/official"
+	"github.com/outcry/outcry/server/safehttp"
 	"github.com/outcry/outcry/server/store"
 )
 
@@ -28,7 +30,8 @@ func holderID() string {
 
 // roles are what a replica does as leader or follower. Every replica
 // ingests reports and serves reads; only the leader runs the detector, the
-// webhook dispatcher and the periodic jobs (rollup, prune), each writing
+// webhook dispatcher, the official status poller and the periodic jobs
+// (rollup, prune), each writing
 // through a store fenced by its term. A follower's status snapshot follows
 // the statuses the leader publishes (PostgreSQL; with SQLite the one
 // process is always the leader).
@@ -74,6 +77,12 @@ func (r *roles) lead(ctx context.Context, term int64) {
 	defer wg.Wait()
 	wg.Go(func() { a.hooks.Run(ctx, fs) })
 	wg.Go(func() { a.jobs(ctx) })
+	poller := official.New(official.Options{
+		Store: fs, Catalog: a.cat, Interval: a.offInt, Now: a.now, Log: a.log, Metrics: a.offm,
+		PublicURL: a.cfg.PublicURL, Board: a.board, Notify: a.hooks.Notify, Timeout: a.offTO,
+		Client: safehttp.NewClient(safehttp.Options{AllowPrivate: a.cfg.OfficialAllowPrivate, Timeout: official.Timeout, FollowRedirects: true}),
+	})
+	wg.Go(func() { poller.Run(ctx) })
 	if a.store.Dialect() == store.Postgres {
 		wg.Go(func() { leader.Publish(ctx, term, a.snap, fs, a.log) })
 	}

@@ -27,6 +27,8 @@ import (
 	"github.com/outcry/outcry/server/catalog"
 	"github.com/outcry/outcry/server/detector"
 	"github.com/outcry/outcry/server/leader"
+	"github.com/outcry/outcry/server/official"
+	"github.com/outcry/outcry/server/safehttp"
 	"github.com/outcry/outcry/server/store"
 	"github.com/outcry/outcry/server/webhook"
 )
@@ -45,6 +47,10 @@ type App struct {
 	roles   *roles
 	elector *leader.Elector
 	hooks   *webhook.Service
+	board   *official.Board   // every service's official status, for the read paths
+	offm    *official.Metrics // the poller's series (the poller is the leader's)
+	offInt  time.Duration     // how often the leader polls official sources
+	offTO   time.Duration     // bound of one official poll (0: official.Timeout)
 	reg     *prometheus.Registry
 	engine  *gin.Engine
 	handler *handlers.Handler
@@ -63,6 +69,11 @@ type Options struct {
 	// LogWriter is where Main's logger writes; access lines are buffered
 	// onto it. Without it access lines go through Log unbuffered.
 	LogWriter io.Writer
+	// OfficialInterval overrides OUTCRY_OFFICIAL_INTERVAL (tests shorten it
+	// below the 10 s the configuration allows).
+	OfficialInterval time.Duration
+	// OfficialTimeout overrides the 10 s bound of one official poll (tests).
+	OfficialTimeout time.Duration
 }
 
 // New opens the database and Redis, seeds the demo catalogue if asked, and
@@ -87,6 +98,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 	if a.cat, err = catalog.New(ctx, a.store); err != nil {
 		return nil, err
+	}
+	a.cat.CheckURL = func(raw string) error {
+		return safehttp.CheckDestination(raw, "official_status_url", cfg.OfficialAllowPrivate)
 	}
 	if cfg.Demo {
 		seeded, err := catalog.SeedDemo(ctx, a.cat, a.now())
@@ -115,6 +129,17 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		AllowPrivate: cfg.WebhookAllowPrivate, PublicURL: cfg.PublicURL,
 		Log: a.log, Now: a.now, Metrics: a.reg,
 	})
+
+	a.board = official.NewBoard()
+	if _, err := a.board.Load(ctx, a.store, time.Time{}); err != nil {
+		return nil, fmt.Errorf("reading official statuses: %w", err)
+	}
+	a.offm = official.NewMetrics(a.reg)
+	a.offInt = cfg.OfficialInterval
+	if opts.OfficialInterval > 0 {
+		a.offInt = opts.OfficialInterval
+	}
+	a.offTO = opts.OfficialTimeout
 
 	a.snap = detector.NewSnapshot()
 	a.holder = holderID()
@@ -165,6 +190,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	h := handlers.New(handlers.Deps{
 		AccessLog: accessLog, AccessErrorsOnly: cfg.AccessLog == "errors",
 		Writer: a.writer, Limiter: a.limits, Status: a.snap, Catalog: a.cat, Incidents: a.store, Recent: a.store, Webhooks: a.hooks,
+		Official: a.board, Leads: a.store,
 		Identifier: handlers.NewIdentifier(keys), Region: countryOf,
 		AdminToken: cfg.AdminToken, Ready: ready, Metrics: handlers.NewMetrics(a.reg),
 		RenderMetrics: handlers.NewRenderMetrics(a.reg), PublicURL: cfg.PublicURL,
@@ -208,6 +234,9 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Go(func() { a.elector.Run(bg) }) // resigns when bg ends: the leader's duties stop, the lease is released
 	if a.store.Dialect() == store.Postgres {
 		wg.Go(func() { a.refreshCatalog(bg) })
+		// Followers show the official statuses the leader's poller stored
+		// (the leader's own board is set by its poller as well).
+		wg.Go(func() { a.board.Follow(bg, a.store, time.Time{}, official.FollowEvery, a.log) })
 	}
 	wg.Go(func() { a.flushAccessLog(bg) })
 

@@ -32,6 +32,10 @@ type Catalog struct {
 	bySlug sync.Map   // slug → models.Service: lock-free lookups
 	list   atomic.Pointer[[]models.Service]
 	dirty  atomic.Bool // list misses a change
+	// CheckURL vets an official status URL's address before a change is
+	// stored (server wires safehttp.CheckDestination with the private
+	// address opt-in); nil accepts any.
+	CheckURL func(raw string) error
 }
 
 // New loads the catalogue from the store.
@@ -106,6 +110,9 @@ func (c *Catalog) Services() []models.Service {
 
 // Create stores a new service.
 func (c *Catalog) Create(ctx context.Context, s *models.Service) error {
+	if err := c.checkURL(s); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.st.CreateService(ctx, s); err != nil {
@@ -118,6 +125,9 @@ func (c *Catalog) Create(ctx context.Context, s *models.Service) error {
 
 // Update saves a changed service.
 func (c *Catalog) Update(ctx context.Context, s *models.Service) error {
+	if err := c.checkURL(s); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.st.UpdateService(ctx, s); err != nil {
@@ -126,6 +136,16 @@ func (c *Catalog) Update(ctx context.Context, s *models.Service) error {
 	c.bySlug.Store(s.Slug, *s)
 	c.dirty.Store(true)
 	return nil
+}
+
+func (c *Catalog) checkURL(s *models.Service) error {
+	if c.CheckURL == nil || s.OfficialStatusURL == "" {
+		return nil
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	return c.CheckURL(s.OfficialStatusURL)
 }
 
 // Delete removes a service and its data.

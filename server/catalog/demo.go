@@ -9,13 +9,21 @@ import (
 
 // demoCatalogue is what an empty database starts with when OUTCRY_DEMO is on:
 // the AI services whose outages made people need Outcry, with the problems
-// their users actually report.
+// their users actually report, and the public status pages of those that
+// have one in a format Outcry reads (OpenAI's is on incident.io, Claude's
+// on Atlassian Statuspage). Gemini, Copilot and Perplexity have none here:
+// Google's and Microsoft's dashboards are not in a supported format, and
+// we do not guess at URLs.
 var demoCatalogue = []models.Service{
-	{Slug: "chatgpt", Name: "ChatGPT", Problems: []string{"login", "app", "website", "api", "voice-mode", "image-generation", "search"}},
-	{Slug: "sora", Name: "Sora", Problems: []string{"login", "app", "website", "video-generation", "feed"}},
-	{Slug: "openai-api", Name: "OpenAI API", Problems: []string{"api-errors", "latency", "rate-limits", "authentication", "dashboard"}},
+	{Slug: "chatgpt", Name: "ChatGPT", Problems: []string{"login", "app", "website", "api", "voice-mode", "image-generation", "search"},
+		OfficialStatusURL: "https://status.openai.com"},
+	{Slug: "sora", Name: "Sora", Problems: []string{"login", "app", "website", "video-generation", "feed"},
+		OfficialStatusURL: "https://status.openai.com"},
+	{Slug: "openai-api", Name: "OpenAI API", Problems: []string{"api-errors", "latency", "rate-limits", "authentication", "dashboard"},
+		OfficialStatusURL: "https://status.openai.com"},
 	{Slug: "gemini", Name: "Gemini", Problems: []string{"login", "app", "website", "api", "image-generation", "voice-mode"}},
-	{Slug: "claude", Name: "Claude", Problems: []string{"login", "app", "website", "api", "file-uploads"}},
+	{Slug: "claude", Name: "Claude", Problems: []string{"login", "app", "website", "api", "file-uploads"},
+		OfficialStatusURL: "https://status.claude.com"},
 	{Slug: "copilot", Name: "Microsoft Copilot", Problems: []string{"login", "app", "website", "code-completion"}},
 	{Slug: "perplexity", Name: "Perplexity", Problems: []string{"login", "app", "website", "api", "search"}},
 }

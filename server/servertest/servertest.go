@@ -45,15 +45,16 @@ var seq atomic.Int64
 func Env(t testing.TB) map[string]string {
 	dir := t.TempDir()
 	env := map[string]string{
-		"OUTCRY_ADDR":                  "127.0.0.1:0",
-		"OUTCRY_DATABASE_URL":          filepath.Join(dir, "outcry.db"),
-		"OUTCRY_ADMIN_TOKEN":           AdminToken,
-		"OUTCRY_DEMO":                  "false",
-		"OUTCRY_LOG_LEVEL":             "warn",
-		"OUTCRY_LOG_FORMAT":            "text",
-		"OUTCRY_HASH_SECRET":           "test-hash-secret-0123456789",
-		"OUTCRY_REDIS_PREFIX":          fmt.Sprintf("t%d-%d-%d:", os.Getpid(), time.Now().UnixNano()%1e9, seq.Add(1)),
-		"OUTCRY_WEBHOOK_ALLOW_PRIVATE": "true",
+		"OUTCRY_ADDR":                   "127.0.0.1:0",
+		"OUTCRY_DATABASE_URL":           filepath.Join(dir, "outcry.db"),
+		"OUTCRY_ADMIN_TOKEN":            AdminToken,
+		"OUTCRY_DEMO":                   "false",
+		"OUTCRY_LOG_LEVEL":              "warn",
+		"OUTCRY_LOG_FORMAT":             "text",
+		"OUTCRY_HASH_SECRET":            "test-hash-secret-0123456789",
+		"OUTCRY_REDIS_PREFIX":           fmt.Sprintf("t%d-%d-%d:", os.Getpid(), time.Now().UnixNano()%1e9, seq.Add(1)),
+		"OUTCRY_WEBHOOK_ALLOW_PRIVATE":  "true",
+		"OUTCRY_OFFICIAL_ALLOW_PRIVATE": "true",
 	}
 	if u := os.Getenv("OUTCRY_TEST_REDIS_URL"); u != "" {
 		env["OUTCRY_REDIS_URL"] = u

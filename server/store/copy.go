@@ -44,6 +44,8 @@ func CopyAll(ctx context.Context, src, dst *Store, progress CopyProgress) error 
 		copyTable[models.Event](c, "events", []string{"id"}, false),
 		copyTable[models.Delivery](c, "deliveries", []string{"id"}, false),
 		copyTable[models.Attempt](c, "attempts", []string{"id"}, true),
+		copyTable[models.OfficialSource](c, "official_sources", []string{"service_id"}, false),
+		copyTable[models.OfficialIncident](c, "official_incidents", []string{"id"}, false),
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
@@ -160,7 +162,7 @@ func (s *Store) fixSequences(ctx context.Context) error {
 	if s.dialect != Postgres {
 		return nil
 	}
-	for _, t := range []string{"services", "reports", "incidents", "attempts"} {
+	for _, t := range []string{"services", "reports", "incidents", "attempts", "official_incidents"} {
 		err := s.w.WithContext(ctx).Exec(fmt.Sprintf(
 			"SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)", t, t)).Error
 		if err != nil {

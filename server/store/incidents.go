@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"gorm.io/gorm/clause"
 
@@ -56,7 +57,17 @@ func (s *Store) applyIncident(ctx context.Context, ch models.IncidentChange, che
 		if ch.Incident.NotifiedAt.IsZero() {
 			ch.Incident.NotifiedAt = ch.Incident.StartedAt
 		}
-		if err := tx.Save(ch.Incident).Error; err != nil {
+		// The official acknowledgement is the official poller's to write
+		// (AcknowledgeIncident): the detector's copy never overwrites it, and
+		// its events carry the stored one.
+		omit := []string{"OfficialAcknowledgedAt"}
+		if ch.Incident.ID == 0 {
+			at := ch.At.UTC()
+			ch.Incident.OpenedAt = &at // when the detector opened it: what lead times count from
+		} else {
+			omit = append(omit, "OpenedAt")
+		}
+		if err := tx.Omit(omit...).Save(ch.Incident).Error; err != nil {
 			return err
 		}
 		err := tx.Clauses(clause.OnConflict{
@@ -66,6 +77,11 @@ func (s *Store) applyIncident(ctx context.Context, ch models.IncidentChange, che
 		if err != nil || ch.EventType == "" {
 			return err
 		}
+		var ack struct{ OfficialAcknowledgedAt *time.Time }
+		if err := tx.Model(&models.Incident{}).Select("official_acknowledged_at").Where("id = ?", ch.Incident.ID).Scan(&ack).Error; err != nil {
+			return err
+		}
+		ch.Incident.OfficialAcknowledgedAt = ack.OfficialAcknowledgedAt
 		ev, err := models.NewIncidentEvent(ch.EventType, ch.Service, *ch.Incident, ch.PublicURL, ch.At)
 		if err != nil {
 			return err

@@ -20,7 +20,7 @@ import (
 var gormModels = []any{
 	&models.Service{}, &models.Report{}, &models.Rollup{}, &models.Incident{}, &models.Setting{},
 	&models.DetectorState{}, &models.Event{}, &models.Webhook{}, &models.Delivery{}, &models.Attempt{},
-	&leaseRow{}, &statusRow{}, &models.ModelState{},
+	&leaseRow{}, &statusRow{}, &models.ModelState{}, &models.OfficialSource{}, &models.OfficialIncident{},
 }
 
 // schema describes a database's tables (columns with type, nullability,

@@ -26,7 +26,7 @@ func (s *Store) UpdateService(ctx context.Context, svc *models.Service) error {
 	if err := svc.Validate(); err != nil {
 		return err
 	}
-	res := s.w.WithContext(ctx).Model(svc).Select("Name", "Problems", "ColdStart", "UpdatedAt").Updates(svc)
+	res := s.w.WithContext(ctx).Model(svc).Select("Name", "Problems", "ColdStart", "OfficialStatusURL", "OfficialComponents", "UpdatedAt").Updates(svc)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return models.Errorf(models.CodeNotFound, "service %s not found", svc.Slug)
 	}
@@ -50,7 +50,7 @@ func (s *Store) DeleteService(ctx context.Context, slug string) error {
 		if err := tx.Delete(&svc).Error; err != nil {
 			return err
 		}
-		for _, m := range []any{&models.Incident{}, &models.DetectorState{}, &models.ModelState{}} {
+		for _, m := range []any{&models.Incident{}, &models.DetectorState{}, &models.ModelState{}, &models.OfficialSource{}, &models.OfficialIncident{}} {
 			if err := tx.Where("service_id = ?", id).Delete(m).Error; err != nil {
 				return err
 			}

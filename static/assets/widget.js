@@ -90,7 +90,9 @@
       w.className = 'w ' + (j.status || 'ok') + ' ' + theme;
       $('b').textContent = j.name || slug;
       $('.st').textContent = t[lv];
-      $('small').textContent = fmt(11, j.reports_last_15m || 0);
+      var o = j.official, off = '';
+      if (o) off = o.unavailable_since ? ' \u00b7 official: unavailable' : ' \u00b7 official: ' + String(o.status).replace(/_/g, ' ');
+      $('small').textContent = fmt(11, j.reports_last_15m || 0) + off;
       sp.forEach(function (c, i) { pts.push(i + ',' + (23 - 21 * c / top).toFixed(1)); });
       $('svg').setAttribute('viewBox', '0 0 ' + Math.max(sp.length - 1, 1) + ' 24');
       $('polyline').setAttribute('points', pts.join(' '));
