@@ -126,7 +126,7 @@ func (r *roles) follow(ctx context.Context) {
 // process, whose changes reload its catalogue at once).
 func (a *App) refreshCatalog(ctx context.Context) {
 	const catalogEvery = 2 * time.Second
-	last, _ := a.store.CatalogVersion(ctx)
+	last := a.catVersion // read before the catalogue was, in New
 	t := time.NewTicker(catalogEvery)
 	defer t.Stop()
 	for {

@@ -35,28 +35,29 @@ import (
 
 // App is one running Outcry process: every component, wired.
 type App struct {
-	cfg     Config
-	log     *slog.Logger
-	now     func() time.Time
-	store   *store.Store
-	writer  *store.Writer
-	limits  *limits
-	cat     *catalog.Catalog
-	snap    *detector.Snapshot
-	holder  string
-	roles   *roles
-	elector *leader.Elector
-	hooks   *webhook.Service
-	board   *official.Board   // every service's official status, for the read paths
-	offm    *official.Metrics // the poller's series (the poller is the leader's)
-	offInt  time.Duration     // how often the leader polls official sources
-	offTO   time.Duration     // bound of one official poll (0: official.Timeout)
-	reg     *prometheus.Registry
-	engine  *gin.Engine
-	handler *handlers.Handler
-	httpSrv *http.Server
-	ln      net.Listener
-	access  *bufferedLog
+	cfg        Config
+	log        *slog.Logger
+	now        func() time.Time
+	store      *store.Store
+	writer     *store.Writer
+	limits     *limits
+	cat        *catalog.Catalog
+	catVersion string // the catalogue's version when New read it (refreshCatalog starts from it)
+	snap       *detector.Snapshot
+	holder     string
+	roles      *roles
+	elector    *leader.Elector
+	hooks      *webhook.Service
+	board      *official.Board   // every service's official status, for the read paths
+	offm       *official.Metrics // the poller's series (the poller is the leader's)
+	offInt     time.Duration     // how often the leader polls official sources
+	offTO      time.Duration     // bound of one official poll (0: official.Timeout)
+	reg        *prometheus.Registry
+	engine     *gin.Engine
+	handler    *handlers.Handler
+	httpSrv    *http.Server
+	ln         net.Listener
+	access     *bufferedLog
 }
 
 // Options are what tests and main may change beyond Config.
@@ -94,6 +95,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	if a.store, err = store.Open(ctx, cfg.DatabaseURL, a.log); err != nil {
+		return nil, err
+	}
+	// The version before the catalogue is read: a service another replica
+	// creates between this read and Run's first check is then still seen
+	// as a change (refreshCatalog).
+	if a.catVersion, err = a.store.CatalogVersion(ctx); err != nil {
 		return nil, err
 	}
 	if a.cat, err = catalog.New(ctx, a.store); err != nil {
