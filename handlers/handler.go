@@ -43,9 +43,11 @@ type Catalog interface {
 	Delete(ctx context.Context, slug string) error
 }
 
-// IncidentLister lists a service's incidents, newest first.
+// IncidentLister lists a service's incidents, newest first, and incidents
+// across services as a query selects.
 type IncidentLister interface {
 	Incidents(ctx context.Context, serviceID uint, limit int) ([]models.Incident, error)
+	FindIncidents(ctx context.Context, q models.IncidentQuery) ([]models.ServiceIncident, error)
 }
 
 // OfficialReader is every service's official status, in memory

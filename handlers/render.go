@@ -43,10 +43,11 @@ const (
 	kindChart
 	kindOpenAPI
 	kindStatuspage
+	kindIncidents
 	nKinds
 )
 
-var kindNames = [nKinds]string{"page", "live", "embed", "status_json", "list_json", "directory", "badge", "chart", "openapi", "statuspage"}
+var kindNames = [nKinds]string{"page", "live", "embed", "status_json", "list_json", "directory", "badge", "chart", "openapi", "statuspage", "incidents_json"}
 
 // renderKey identifies one cached resource: a kind, a service (or "" for a
 // list) and a variant (language and theme, a query, a badge format).
