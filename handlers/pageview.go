@@ -95,6 +95,7 @@ func choicesOf(problems []string) []choice {
 
 // incidentView is one incident in the service page's history.
 type incidentView struct {
+	ID       uint64 // the list item's anchor: /s/{slug}#incident-{id}
 	Level    models.Level
 	Status   string
 	Scope    string
@@ -205,7 +206,7 @@ func incidentViewOf(in models.Incident) incidentView {
 		scope = regionName(in.Scope)
 	}
 	return incidentView{
-		Level: level, Status: levelInfos[level].Text, Scope: scope, Started: in.StartedAt,
+		ID: in.ID, Level: level, Status: levelInfos[level].Text, Scope: scope, Started: in.StartedAt,
 		Ended: in.ResolvedAt, PeakAt: in.PeakAt, Peak: in.Peak, Expected: in.Expected, Actual: in.Actual,
 		Lead: leadText(in), AckAt: in.OfficialAcknowledgedAt,
 	}
