@@ -38,8 +38,9 @@ func (p *pages) directory(c *gin.Context) {
 	key := renderKey{kind: kindDirectory, variant: lq.variant()}
 	p.cachedHTML(c, key, ix.seq, varyEnc, "index.html", func() any {
 		d := directoryPage{
-			pageMeta: pageMeta{Title: "Outcry · Is it down, or is it just me?", Description: "Live status of popular services, from reports by the people using them."},
-			Query:    lq.Q, Total: len(ix.bySlug), Cursor: lq.Cursor, First: lq.link("/", "", directoryLimit),
+			pageMeta: pageMeta{Title: "Outcry · Is it down, or is it just me?", Description: "Live status of popular services, from reports by the people using them.",
+				Feeds: allFeeds},
+			Query: lq.Q, Total: len(ix.bySlug), Cursor: lq.Cursor, First: lq.link("/", "", directoryLimit),
 			Groups: ix.groups,
 		}
 		problems, total := ix.problemsNow(lq.q, problemsShown)

@@ -39,6 +39,7 @@ func levelOf(l models.Level) models.Level {
 type pageMeta struct {
 	Title       string
 	Description string
+	Feeds       *feedLinks // <link rel="alternate"> for feed readers' autodiscovery
 }
 
 // serviceView is a service as the public pages show it.

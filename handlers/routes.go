@@ -48,6 +48,7 @@ func (h *Handler) Routes(r *gin.Engine) {
 	}
 
 	h.statuspageRoutes(r)
+	h.feedRoutes(r)
 	h.publicPages(r)
 }
 

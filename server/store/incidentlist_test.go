@@ -81,6 +81,32 @@ func TestFindIncidents(t *testing.T) {
 			}
 		}
 
+		// The feeds' events: every announced transition (the three
+		// openings; i1's resolution was quiet), newest first, all or one
+		// service's.
+		for _, c := range []struct {
+			svc  uint
+			want []uint64
+		}{{0, []uint64{i3.ID, i2.ID, i1.ID}}, {b.ID, []uint64{i2.ID}}, {a.ID, []uint64{i1.ID}}} {
+			evs, err := st.IncidentEvents(ctx, c.svc, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []uint64{}
+			for _, ev := range evs {
+				got = append(got, ev.IncidentID)
+				if ev.Type != models.EventIncidentOpened || len(ev.Payload) == 0 {
+					t.Errorf("event %+v", ev)
+				}
+			}
+			if !equalIDs(got, c.want) {
+				t.Errorf("events of service %d: incidents %v, want %v", c.svc, got, c.want)
+			}
+		}
+		if evs, err := st.IncidentEvents(ctx, 0, 2); err != nil || len(evs) != 2 {
+			t.Errorf("two events: %d, %v", len(evs), err)
+		}
+
 		// The adopted incident kept its group through a later save of a
 		// copy that did not know it, and the stored rows say so.
 		list, err := st.FindIncidents(ctx, models.IncidentQuery{Limit: 10})

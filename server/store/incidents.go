@@ -159,3 +159,18 @@ func (s *Store) FindIncidents(ctx context.Context, q models.IncidentQuery) ([]mo
 	err := db.Order("incidents.id DESC").Limit(q.Limit).Find(&out).Error
 	return out, translate(err, "incidents")
 }
+
+// IncidentEvents lists the latest incident events (opened, updated,
+// resolved: every announced transition), newest first, of one service or
+// (serviceID 0) of all. Event ids are ULIDs of their time, so the order is
+// by id, on the primary key or the (service_id, id) index. Events are kept
+// as long as deliveries are (OUTCRY_RETENTION).
+func (s *Store) IncidentEvents(ctx context.Context, serviceID uint, limit int) ([]models.Event, error) {
+	db := s.r.WithContext(ctx).Where("type IN ?", models.IncidentEventTypes)
+	if serviceID != 0 {
+		db = db.Where("service_id = ?", serviceID)
+	}
+	var out []models.Event
+	err := db.Order("id DESC").Limit(limit).Find(&out).Error
+	return out, translate(err, "events")
+}
