@@ -62,7 +62,7 @@ func (h *Handler) parseIncidentQuery(c *gin.Context) (incidentQuery, error) {
 		iq.echo.Set("since", s)
 	}
 	if s := c.Query("correlation"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
+		n, err := strconv.ParseUint(s, 10, 63) // ids are positive int64s in the database
 		if err != nil || n == 0 {
 			return bad("correlation must be the id of a correlation group (a positive whole number)")
 		}
@@ -70,7 +70,7 @@ func (h *Handler) parseIncidentQuery(c *gin.Context) (incidentQuery, error) {
 		iq.echo.Set("correlation", s)
 	}
 	if s := c.Query("cursor"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
+		n, err := strconv.ParseUint(s, 10, 63) // ids are positive int64s in the database
 		if err != nil || n == 0 {
 			return bad("cursor must be the next link's cursor (a positive whole number)")
 		}

@@ -208,7 +208,7 @@ func TestIncidentsAcrossServices(t *testing.T) {
 	}
 
 	for _, bad := range []string{"status=closed", "level=ok", "since=yesterday", "limit=0", "limit=201", "limit=x",
-		"cursor=abc", "cursor=0", "correlation=-1"} {
+		"cursor=abc", "cursor=0", "correlation=-1", "cursor=18446704073709551616", "correlation=9223372036854775808"} {
 		r := app.Do(t, "GET", "/api/v1/incidents?"+bad, nil)
 		if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"error":{"code":"malformed","message":"`) {
 			t.Errorf("%s: %d %s", bad, r.Status, r.Body)
