@@ -1,11 +1,13 @@
 package handlers
 
 import (
+	"cmp"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -29,6 +31,7 @@ type catalogIndex struct {
 	bySlug   []*models.ServiceStatus // every service, by slug
 	search   []string                // lower-case "name slug", aligned with bySlug
 	problems []*models.ServiceStatus // level above ok: worst first, then most reports
+	groups   []correlatedGroup       // open correlation groups the home page announces, oldest first
 }
 
 // catalogIndexer keeps the index of the latest snapshot.
@@ -59,8 +62,70 @@ func (ci *catalogIndexer) index(sr StatusReader) *catalogIndex {
 	for i, st := range ix.bySlug {
 		ix.search[i] = strings.ToLower(st.Service.Name + " " + st.Service.Slug)
 	}
+	ix.groups = correlatedGroups(ix.problems, models.MinBannerServices(len(all)))
 	ci.cur = ix
 	return ix
+}
+
+// correlatedGroup is a correlation group of open incidents as the home
+// page's banner shows it: the services, by name, and since when.
+type correlatedGroup struct {
+	ID       uint64
+	Since    time.Time // the earliest start of its open incidents
+	Services []serviceLink
+}
+
+type serviceLink struct {
+	Name string
+	URL  string
+}
+
+// correlatedGroups are the correlation groups among the open incidents of
+// list with at least least services, oldest first. Only services with
+// problems have open incidents, so this reads the problems alone.
+func correlatedGroups(list []*models.ServiceStatus, least int) []correlatedGroup {
+	byID := map[uint64]*correlatedGroup{}
+	for _, st := range list {
+		seen := map[uint64]bool{}
+		add := func(in *models.Incident) {
+			if in.CorrelationID == nil || !in.Open() {
+				return
+			}
+			id := *in.CorrelationID
+			g := byID[id]
+			if g == nil {
+				g = &correlatedGroup{ID: id, Since: in.StartedAt}
+				byID[id] = g
+			}
+			if in.StartedAt.Before(g.Since) {
+				g.Since = in.StartedAt
+			}
+			if !seen[id] { // a service with a global and a regional incident counts once
+				seen[id] = true
+				g.Services = append(g.Services, serviceLink{Name: st.Service.Name, URL: "/s/" + st.Service.Slug})
+			}
+		}
+		if st.Incident != nil {
+			add(st.Incident)
+		}
+		for i := range st.Regional {
+			add(&st.Regional[i])
+		}
+	}
+	var out []correlatedGroup
+	for _, g := range byID {
+		if len(g.Services) >= least {
+			slices.SortFunc(g.Services, func(a, b serviceLink) int { return strings.Compare(a.Name, b.Name) })
+			out = append(out, *g)
+		}
+	}
+	slices.SortFunc(out, func(a, b correlatedGroup) int {
+		if c := a.Since.Compare(b.Since); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out
 }
 
 // listQuery is one page request: a search, a cursor and a page size.

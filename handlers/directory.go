@@ -12,6 +12,7 @@ import (
 // not by the catalogue: about 60 KB at the default, under 200 KB at most.
 type directoryPage struct {
 	pageMeta
+	Groups        []correlatedGroup // open correlation groups large enough to announce
 	Query         string
 	Problems      []serviceView // the worst first
 	ProblemsTotal int           // how many services have problems (matching the search)
@@ -37,8 +38,10 @@ func (p *pages) directory(c *gin.Context) {
 	key := renderKey{kind: kindDirectory, variant: lq.variant()}
 	p.cachedHTML(c, key, ix.seq, varyEnc, "index.html", func() any {
 		d := directoryPage{
-			pageMeta: pageMeta{Title: "Outcry · Is it down, or is it just me?", Description: "Live status of popular services, from reports by the people using them."},
-			Query:    lq.Q, Total: len(ix.bySlug), Cursor: lq.Cursor, First: lq.link("/", "", directoryLimit),
+			pageMeta: pageMeta{Title: "Outcry · Is it down, or is it just me?", Description: "Live status of popular services, from reports by the people using them.",
+				Feeds: allFeeds},
+			Query: lq.Q, Total: len(ix.bySlug), Cursor: lq.Cursor, First: lq.link("/", "", directoryLimit),
+			Groups: ix.groups,
 		}
 		problems, total := ix.problemsNow(lq.q, problemsShown)
 		d.ProblemsTotal = total

@@ -94,6 +94,22 @@ type IncidentDTO struct {
 	OpenedAt               time.Time  `json:"opened_at"`
 	OfficialAcknowledgedAt *time.Time `json:"official_acknowledged_at"`
 	LeadSeconds            *int64     `json:"lead_seconds"`
+	// Correlation is the id of the group of incidents of several services
+	// that began together (possibly one cause), or null.
+	Correlation *uint64 `json:"correlation"`
+}
+
+// IncidentListItem is an incident in the list across services.
+type IncidentListItem struct {
+	IncidentDTO
+	ServiceName string `json:"service_name"`
+	URL         string `json:"url"` // the incident on its service's page
+}
+
+// IncidentPage is one page of incidents across services.
+type IncidentPage struct {
+	Items []IncidentListItem `json:"items"` // newest first
+	Next  *string            `json:"next"`  // the next page's URL; null on the last page
 }
 
 // Timeseries is a service's chart data.
@@ -177,6 +193,7 @@ func incidentOf(slug string, in models.Incident) IncidentDTO {
 		Ratio: in.Ratio, Significance: in.Significance, Rule: in.Rule,
 		TopProblems: nonNil(in.TopProblems), TopRegions: nonNil(in.TopRegions),
 		OpenedAt: in.Opened(), OfficialAcknowledgedAt: in.OfficialAcknowledgedAt, LeadSeconds: in.LeadSeconds(),
+		Correlation: in.CorrelationID,
 	}
 }
 

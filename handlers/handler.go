@@ -43,9 +43,13 @@ type Catalog interface {
 	Delete(ctx context.Context, slug string) error
 }
 
-// IncidentLister lists a service's incidents, newest first.
+// IncidentLister lists a service's incidents, newest first, incidents
+// across services as a query selects, and the latest incident events (the
+// feeds' items) of one service or (serviceID 0) of all, newest first.
 type IncidentLister interface {
 	Incidents(ctx context.Context, serviceID uint, limit int) ([]models.Incident, error)
+	FindIncidents(ctx context.Context, q models.IncidentQuery) ([]models.ServiceIncident, error)
+	IncidentEvents(ctx context.Context, serviceID uint, limit int) ([]models.Event, error)
 }
 
 // OfficialReader is every service's official status, in memory

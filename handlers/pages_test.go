@@ -88,6 +88,13 @@ func (w *pgWorld) Incidents(ctx context.Context, _ uint, _ int) ([]models.Incide
 	return w.incidents, nil
 }
 
+func (w *pgWorld) FindIncidents(context.Context, models.IncidentQuery) ([]models.ServiceIncident, error) {
+	return nil, nil
+}
+func (w *pgWorld) IncidentEvents(context.Context, uint, int) ([]models.Event, error) {
+	return nil, nil
+}
+
 func (w *pgWorld) Write(_ context.Context, r *models.Report) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -39,6 +39,7 @@ func levelOf(l models.Level) models.Level {
 type pageMeta struct {
 	Title       string
 	Description string
+	Feeds       *feedLinks // <link rel="alternate"> for feed readers' autodiscovery
 }
 
 // serviceView is a service as the public pages show it.
@@ -95,6 +96,7 @@ func choicesOf(problems []string) []choice {
 
 // incidentView is one incident in the service page's history.
 type incidentView struct {
+	ID       uint64 // the list item's anchor: /s/{slug}#incident-{id}
 	Level    models.Level
 	Status   string
 	Scope    string
@@ -205,7 +207,7 @@ func incidentViewOf(in models.Incident) incidentView {
 		scope = regionName(in.Scope)
 	}
 	return incidentView{
-		Level: level, Status: levelInfos[level].Text, Scope: scope, Started: in.StartedAt,
+		ID: in.ID, Level: level, Status: levelInfos[level].Text, Scope: scope, Started: in.StartedAt,
 		Ended: in.ResolvedAt, PeakAt: in.PeakAt, Peak: in.Peak, Expected: in.Expected, Actual: in.Actual,
 		Lead: leadText(in), AckAt: in.OfficialAcknowledgedAt,
 	}

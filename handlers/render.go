@@ -43,10 +43,12 @@ const (
 	kindChart
 	kindOpenAPI
 	kindStatuspage
+	kindIncidents
+	kindFeed
 	nKinds
 )
 
-var kindNames = [nKinds]string{"page", "live", "embed", "status_json", "list_json", "directory", "badge", "chart", "openapi", "statuspage"}
+var kindNames = [nKinds]string{"page", "live", "embed", "status_json", "list_json", "directory", "badge", "chart", "openapi", "statuspage", "incidents_json", "feed"}
 
 // renderKey identifies one cached resource: a kind, a service (or "" for a
 // list) and a variant (language and theme, a query, a badge format).

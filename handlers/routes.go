@@ -25,8 +25,10 @@ func (h *Handler) Routes(r *gin.Engine) {
 	api := r.Group("/api/v1")
 	public := api.Group("", cors)
 	public.OPTIONS("/services", func(*gin.Context) {})
+	public.OPTIONS("/incidents", func(*gin.Context) {})
 	public.OPTIONS("/services/:slug/*rest", func(*gin.Context) {})
 	public.GET("/services", h.listServices)
+	public.GET("/incidents", h.listAllIncidents)
 	// A service's status is the widget's data, polled by every page that
 	// embeds it: answered from the render cache without observe (which
 	// costs more than the answer), like the embed and badges (pages.go).
@@ -46,6 +48,7 @@ func (h *Handler) Routes(r *gin.Engine) {
 	}
 
 	h.statuspageRoutes(r)
+	h.feedRoutes(r)
 	h.publicPages(r)
 }
 

@@ -41,7 +41,8 @@ type notice struct {
 func (p *pages) servicePage(c *gin.Context, st models.ServiceStatus) servicePage {
 	v := serviceViewOf(st)
 	sp := servicePage{
-		pageMeta:    pageMeta{Title: "Is " + v.Name + " down? · Outcry", Description: "Live status of " + v.Name + " and problems reported by its users."},
+		pageMeta: pageMeta{Title: "Is " + v.Name + " down? · Outcry", Description: "Live status of " + v.Name + " and problems reported by its users.",
+			Feeds: &feedLinks{Title: "Incidents at " + v.Name, Base: "/s/" + v.Slug}},
 		serviceView: v, Headline: "none", Chart: chartSVG(v.Name, st.Series),
 		Problems: sharesOf(st.TopProblems, problemLabel), Regions: sharesOf(st.TopRegions, regionName),
 		Choices: choicesOf(st.Service.Problems), MaxNote: models.MaxNoteRunes,

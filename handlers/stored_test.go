@@ -50,6 +50,12 @@ func (oneService) Published() (uint64, time.Time)                { return 0, tim
 func (oneService) Incidents(context.Context, uint, int) ([]models.Incident, error) {
 	return nil, nil
 }
+func (oneService) FindIncidents(context.Context, models.IncidentQuery) ([]models.ServiceIncident, error) {
+	return nil, nil
+}
+func (oneService) IncidentEvents(context.Context, uint, int) ([]models.Event, error) {
+	return nil, nil
+}
 
 // TestReportIsCountedOnlyOnceStored: a report the writer could not store
 // answers 503 and is not counted (the live counters do not have it, and

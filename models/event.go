@@ -28,10 +28,10 @@ const PayloadVersion = "2026-11-01"
 // row written in the same transaction as the incident change it announces.
 // Its ID is the webhook-id header of every delivery and every retry of it.
 type Event struct {
-	ID          string    `gorm:"primaryKey;size:40"`
+	ID          string    `gorm:"primaryKey;size:40;index:idx_events_service_id,priority:2"`
 	Type        string    `gorm:"size:32;not null"`
-	ServiceID   uint      `gorm:"not null;default:0"`
-	ServiceSlug string    `gorm:"size:64;not null;default:''"` // subscriptions filter on slugs
+	ServiceID   uint      `gorm:"not null;default:0;index:idx_events_service_id,priority:1"` // a service's feed reads its events by this index
+	ServiceSlug string    `gorm:"size:64;not null;default:''"`                               // subscriptions filter on slugs
 	IncidentID  uint64    `gorm:"not null;default:0"`
 	Target      string    `gorm:"size:40;not null;default:''"` // a webhook id: only that subscription gets it (ping)
 	Payload     []byte    `gorm:"not null"`                    // the JSON body (EventEnvelope), built once

@@ -36,8 +36,8 @@ type Share struct {
 // stood significantly above what is normal for that time of day and week.
 // The evidence is the window that fired (or the worst one since).
 type Incident struct {
-	ID         uint64     `gorm:"primaryKey"`
-	ServiceID  uint       `gorm:"not null;index:idx_incidents_service_started,priority:1"`
+	ID         uint64     `gorm:"primaryKey;index:idx_incidents_service_id,priority:2"`
+	ServiceID  uint       `gorm:"not null;index:idx_incidents_service_started,priority:1;index:idx_incidents_service_id,priority:1"`
 	Scope      string     `gorm:"size:8;not null"` // ScopeGlobal or a region code
 	Level      Level      `gorm:"size:8;not null"`
 	StartedAt  time.Time  `gorm:"not null;index:idx_incidents_service_started,priority:2"`
@@ -67,8 +67,13 @@ type Incident struct {
 	// first acknowledged a matching problem (server/official); nil while it
 	// has not. Written only by the official poller, never by the detector.
 	OfficialAcknowledgedAt *time.Time
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	// CorrelationID groups incidents of several services that began within
+	// CorrelationWindow of each other (a common cause such as a cloud or
+	// CDN outage): the ID of the group's first incident, set when the
+	// group forms and never changed. Nil for an incident in no group.
+	CorrelationID *uint64 `gorm:"index"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Opened is when the detector opened the incident (StartedAt for one
@@ -114,4 +119,28 @@ type IncidentChange struct {
 	EventType string
 	PublicURL string
 	At        time.Time
+	// Adopt are open incidents of other services that join the incident's
+	// correlation group in the same transaction (the group forms now):
+	// their CorrelationID is set to the incident's where it is still nil.
+	Adopt []uint64
+}
+
+// IncidentQuery selects incidents across services (GET /api/v1/incidents),
+// newest first (by ID: the order Outcry opened them).
+type IncidentQuery struct {
+	Open        *bool     // nil: any; true: not resolved; false: resolved
+	ServiceID   uint      // 0: every service
+	Level       Level     // "": any
+	Since       time.Time // zero: any; else started at or after it
+	Correlation uint64    // 0: any; else only that correlation group
+	Before      uint64    // the cursor: only IDs below it (0: from the newest)
+	Limit       int
+}
+
+// ServiceIncident is an incident with the service it belongs to, as lists
+// across services show it.
+type ServiceIncident struct {
+	Incident
+	ServiceSlug string
+	ServiceName string
 }

@@ -37,12 +37,17 @@ func FuzzHTTPInput(f *testing.F) {
 		{4, "lang=ko", ""},
 		{5, "style=flat&label=" + strings.Repeat("x", 300), ""},
 		{6, "v=1", ""},
+		{7, "status=open&service=chatgpt&level=outage&since=2026-12-02T14:00:00Z&correlation=1&cursor=9&limit=2", ""},
+		{7, "since=2026-13-40T99:00:00Z&cursor=18446744073709551616", ""},
+		{8, "limit=200", ""},
+		{9, "limit=-1", ""},
 	} {
 		f.Add(seed.route, seed.query, []byte(seed.body))
 	}
 	routes := []string{
 		"/api/v1/services/chatgpt/reports", "/api/v1/services/chatgpt/timeseries", "/api/v1/services/chatgpt/incidents",
 		"/api/v1/services", "/embed/chatgpt", "/badge/chatgpt.svg", "/s/chatgpt",
+		"/api/v1/incidents", "/feed.atom", "/s/chatgpt/feed.rss",
 	}
 	h := app.Handler()
 	var n atomic.Uint32

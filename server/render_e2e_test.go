@@ -38,8 +38,11 @@ func TestReportChangesRenderedResources(t *testing.T) {
 			t.Fatalf("report: %d %s", r.Status, r.Body)
 		}
 	}
-	eventually(t, "the outage in the status JSON", func() bool {
-		return strings.Contains(string(app.Do(t, "GET", "/api/v1/services/acme", nil).Body), `"status":"outage"`)
+	// The outage opens at the third counted report: a tick between the
+	// third and the fifth shows it with fewer reports, so wait for both.
+	eventually(t, "the outage and all five reports in the status JSON", func() bool {
+		body := string(app.Do(t, "GET", "/api/v1/services/acme", nil).Body)
+		return strings.Contains(body, `"status":"outage"`) && strings.Contains(body, `"reports_last_15m":5`)
 	})
 	wants := map[string]string{
 		"/s/acme": "User reports indicate problems with Acme Cloud", "/api/v1/services/acme": `"reports_last_15m":5`,

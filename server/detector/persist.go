@@ -63,11 +63,24 @@ func (r *Runner) step(ctx context.Context, tr *tracked, scope string, s *Series,
 	}
 	announced := false
 	for len(p.events) > 0 {
-		ch.EventType = p.events[0]
+		ch.EventType, ch.Adopt = p.events[0], nil
+		var adopt []*models.Incident
+		if ch.EventType == models.EventIncidentOpened {
+			adopt = r.correlate(p.inc)
+			for _, o := range adopt {
+				ch.Adopt = append(ch.Adopt, o.ID)
+			}
+		}
 		if err := r.Incidents.ApplyIncident(ctx, ch); err != nil {
 			r.Log.Warn("saving an incident change failed; retrying next tick", "service", tr.svc.Slug, "scope", scope, "event", ch.EventType, "err", err)
 			tr.unsaved[scope] = p
 			return announced
+		}
+		for _, o := range adopt { // committed: the group formed
+			if o.CorrelationID == nil {
+				g := *p.inc.CorrelationID
+				o.CorrelationID = &g
+			}
 		}
 		if ch.EventType != "" {
 			announced = true
@@ -104,4 +117,28 @@ func setTopShares(inc *models.Incident, tr *tracked, scope string) {
 		return
 	}
 	inc.TopRegions = shares(map[string]int{scope: c.Regions[scope]}, c.Total, 1)
+}
+
+// correlate sets the correlation group of an incident about to be saved as
+// opened (Correlate over every open incident the runner tracks) and returns
+// the incidents that join the group with it. It runs on every attempt to
+// save the opening, so a retry after a failed save decides afresh.
+func (r *Runner) correlate(inc *models.Incident) []*models.Incident {
+	inc.CorrelationID = nil
+	var open []*models.Incident
+	for _, tr := range r.tracked {
+		if in := tr.global.Incident(); in != nil && in.Open() {
+			open = append(open, in)
+		}
+		for _, s := range tr.regions {
+			if in := s.Incident(); in != nil && in.Open() {
+				open = append(open, in)
+			}
+		}
+	}
+	g, adopt := Correlate(inc, open, models.CorrelationWindow)
+	if g != 0 {
+		inc.CorrelationID = &g
+	}
+	return adopt
 }

@@ -129,7 +129,6 @@ func (r *Runner) Tick(ctx context.Context) error {
 	}
 	r.started = true
 	live := make(map[uint]bool, len(services))
-	list := make([]models.ServiceStatus, 0, len(services))
 	announced := false
 	for _, svc := range services {
 		live[svc.ID] = true
@@ -138,7 +137,13 @@ func (r *Runner) Tick(ctx context.Context) error {
 		if r.evaluate(ctx, tr, now) {
 			announced = true
 		}
-		list = append(list, r.status(tr, now))
+	}
+	// Statuses once every service is evaluated: an incident that opens
+	// late in the tick may have put an earlier service's incident in its
+	// correlation group.
+	list := make([]models.ServiceStatus, 0, len(services))
+	for _, svc := range services {
+		list = append(list, r.status(r.tracked[svc.ID], now))
 	}
 	for id := range r.tracked {
 		if !live[id] {

@@ -44,13 +44,20 @@ func version(st *models.ServiceStatus) uint64 {
 	w(st.Service.Name)
 	w(string(st.Level))
 	n(uint64(st.Reports15m))
-	for _, in := range st.Regional {
-		n(in.ID)
+	corr := func(in *models.Incident) {
+		if in.CorrelationID != nil {
+			n(*in.CorrelationID)
+		}
+	}
+	for i := range st.Regional {
+		n(st.Regional[i].ID)
+		corr(&st.Regional[i])
 	}
 	if st.Incident != nil {
 		n(st.Incident.ID)
 		w(string(st.Incident.Level))
 		n(uint64(int64(math.Round(st.Incident.Peak))))
+		corr(st.Incident)
 	}
 	for _, b := range st.Series {
 		n(uint64(b.Count))

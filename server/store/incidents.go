@@ -32,8 +32,9 @@ func (s *Store) DetectorStates(ctx context.Context) ([]models.DetectorState, err
 }
 
 // ApplyIncident persists one incident transition in a single transaction:
-// the incident (insert or update), the detector state, and — when the
-// change is announced — the webhook outbox event. A crash therefore can
+// the incident (insert or update), the correlation group of the incidents
+// it adopts, the detector state, and — when the change is announced — the
+// webhook outbox event. A crash therefore can
 // neither lose an announced change nor announce one that was not stored.
 func (s *Store) ApplyIncident(ctx context.Context, ch models.IncidentChange) error {
 	return s.applyIncident(ctx, ch, nil, 0)
@@ -60,7 +61,10 @@ func (s *Store) applyIncident(ctx context.Context, ch models.IncidentChange, che
 		// The official acknowledgement is the official poller's to write
 		// (AcknowledgeIncident): the detector's copy never overwrites it, and
 		// its events carry the stored one.
-		omit := []string{"OfficialAcknowledgedAt"}
+		// The correlation id is written only where it is still unset (below):
+		// a group's id, once given, is never changed or taken away by a save
+		// of a copy that does not know it.
+		omit := []string{"OfficialAcknowledgedAt", "CorrelationID"}
 		if ch.Incident.ID == 0 {
 			at := ch.At.UTC()
 			ch.Incident.OpenedAt = &at // when the detector opened it: what lead times count from
@@ -69,6 +73,14 @@ func (s *Store) applyIncident(ctx context.Context, ch models.IncidentChange, che
 		}
 		if err := tx.Omit(omit...).Save(ch.Incident).Error; err != nil {
 			return err
+		}
+		if g := ch.Incident.CorrelationID; g != nil {
+			ids := append([]uint64{ch.Incident.ID}, ch.Adopt...)
+			err := tx.Model(&models.Incident{}).Where("id IN ? AND correlation_id IS NULL", ids).
+				Update("correlation_id", *g).Error
+			if err != nil {
+				return err
+			}
 		}
 		err := tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "service_id"}, {Name: "scope"}},
@@ -110,4 +122,55 @@ func (s *Store) serviceExists(tx *gormDB, id uint) error {
 		return models.Errorf(models.CodeNotFound, "service %d was deleted", id)
 	}
 	return nil
+}
+
+// FindIncidents lists incidents across services with their service's slug
+// and name, newest first (by id: the order they were opened), as q selects.
+// Each filter has an index: resolved_at (open incidents are few), service
+// and id, correlation; the cursor is an id, so a walk by it never returns an
+// incident twice.
+func (s *Store) FindIncidents(ctx context.Context, q models.IncidentQuery) ([]models.ServiceIncident, error) {
+	db := s.r.WithContext(ctx).Table("incidents").
+		Select("incidents.*, services.slug AS service_slug, services.name AS service_name").
+		Joins("JOIN services ON services.id = incidents.service_id")
+	if q.Open != nil {
+		if *q.Open {
+			db = db.Where("incidents.resolved_at IS NULL")
+		} else {
+			db = db.Where("incidents.resolved_at IS NOT NULL")
+		}
+	}
+	if q.ServiceID != 0 {
+		db = db.Where("incidents.service_id = ?", q.ServiceID)
+	}
+	if q.Level != "" {
+		db = db.Where("incidents.level = ?", q.Level)
+	}
+	if !q.Since.IsZero() {
+		db = db.Where("incidents.started_at >= ?", q.Since.UTC())
+	}
+	if q.Correlation != 0 {
+		db = db.Where("incidents.correlation_id = ?", q.Correlation)
+	}
+	if q.Before != 0 {
+		db = db.Where("incidents.id < ?", q.Before)
+	}
+	var out []models.ServiceIncident
+	err := db.Order("incidents.id DESC").Limit(q.Limit).Find(&out).Error
+	return out, translate(err, "incidents")
+}
+
+// IncidentEvents lists the latest incident events (opened, updated,
+// resolved: every announced transition), newest first, of one service or
+// (serviceID 0) of all. Event ids are ULIDs of their time, so the order is
+// by id, on the primary key or the (service_id, id) index. Events are kept
+// as long as deliveries are (OUTCRY_RETENTION).
+func (s *Store) IncidentEvents(ctx context.Context, serviceID uint, limit int) ([]models.Event, error) {
+	db := s.r.WithContext(ctx).Where("type IN ?", models.IncidentEventTypes)
+	if serviceID != 0 {
+		db = db.Where("service_id = ?", serviceID)
+	}
+	var out []models.Event
+	err := db.Order("id DESC").Limit(limit).Find(&out).Error
+	return out, translate(err, "events")
 }
