@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -67,14 +69,33 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// rateLimitedBodies caches the 429 bodies of the usual waits (seconds),
+// made on first use: a flood answers the same few bodies again and again.
+var rateLimitedBodies [3601]atomic.Pointer[[]byte]
+
 // respondRateLimited is respondError for a rate-limited report that may
 // retry in retry seconds, without an error value: a flood answers one per
 // request.
 func respondRateLimited(c *gin.Context, retry int) {
-	var buf [160]byte
-	writeJSON(c, http.StatusTooManyRequests, appendRateLimitedRetry(buf[:0], retry))
+	writeJSON(c, http.StatusTooManyRequests, rateLimitedBody(retry))
 	c.Abort()
 }
+
+func rateLimitedBody(retry int) []byte {
+	if retry < 0 || retry >= len(rateLimitedBodies) {
+		return appendRateLimitedRetry(nil, retry)
+	}
+	if p := rateLimitedBodies[retry].Load(); p != nil {
+		return *p
+	}
+	body := appendRateLimitedRetry(nil, retry)
+	rateLimitedBodies[retry].Store(&body)
+	return body
+}
+
+// bodyBufs are the buffers 202 bodies are appended in (a buffer passed to
+// the ResponseWriter escapes, so a stack array would be an allocation).
+var bodyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // decodeReportFast decodes the usual report body, one JSON object whose
 // members are "problem", "region" and "note" with string values that need

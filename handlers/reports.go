@@ -71,8 +71,10 @@ func (h *Handler) postReport(c *gin.Context) {
 		return
 	}
 	setRateLimitHeaders(c, d, 0)
-	var buf [256]byte
-	writeJSON(c, http.StatusAccepted, appendReportAccepted(buf[:0], out))
+	bp := bodyBufs.Get().(*[]byte)
+	*bp = appendReportAccepted((*bp)[:0], out)
+	writeJSON(c, http.StatusAccepted, *bp)
+	bodyBufs.Put(bp)
 }
 
 func (h *Handler) reject(c *gin.Context, err error) {
