@@ -155,8 +155,11 @@ func readReport(c *gin.Context, in *models.ReportInput) error {
 	// more than that finds its end (or a body reader that lies about it).
 	got, err := io.ReadFull(c.Request.Body, buf[:n+1])
 	switch {
-	case err == io.ErrUnexpectedEOF || err == io.EOF:
-	case err != nil:
+	case (err == io.ErrUnexpectedEOF || err == io.EOF) && int64(got) == n:
+	case err != nil: // a read error, or a body cut short of its Content-Length
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		return models.Wrap(models.CodeMalformed, err, "could not read the body")
 	default:
 		// Longer than its Content-Length: only a hand-made request (not
