@@ -30,6 +30,7 @@ type Identifier struct {
 	key    []byte
 	pool   sync.Pool // of hash.Hash keyed with key, for day
 	recent [recentSlots]atomic.Pointer[identity]
+	today  atomic.Pointer[dayName]
 }
 
 // recentSlots is the size of the cache of recent identities: a flood from
@@ -69,9 +70,24 @@ func (id *Identifier) Identify(addr netip.Addr, now time.Time) (reporter, networ
 	if e := slot.Load(); e != nil && e.day == unixDay && e.addr == addr {
 		return e.reporter, e.network
 	}
-	reporter, network = id.identify(addr, now.UTC().Format(time.DateOnly))
+	reporter, network = id.identify(addr, id.dayName(unixDay, now))
 	slot.Store(&identity{addr: addr, day: unixDay, reporter: reporter, network: network})
 	return reporter, network
+}
+
+// dayName is now's UTC day as "2006-01-02", formatted once a day.
+func (id *Identifier) dayName(unixDay int64, now time.Time) string {
+	if d := id.today.Load(); d != nil && d.unix == unixDay {
+		return d.name
+	}
+	d := &dayName{unix: unixDay, name: now.UTC().Format(time.DateOnly)}
+	id.today.Store(d)
+	return d.name
+}
+
+type dayName struct {
+	unix int64
+	name string
 }
 
 // identify computes the hashes of addr with day's key.

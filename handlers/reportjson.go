@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -43,11 +46,12 @@ func appendReportAccepted(b []byte, out ReportAccepted) []byte {
 	return append(b, '}')
 }
 
-// appendRateLimited appends the error body of a 429 with msg.
-func appendRateLimited(b []byte, msg string) []byte {
-	b = append(b, `{"error":{"code":"`+string(models.CodeRateLimited)+`","message":`...)
-	b = appendJSONString(b, msg)
-	return append(b, "}}"...)
+// appendRateLimitedRetry appends the 429 body of rateLimitMessage(retry)
+// without making the message.
+func appendRateLimitedRetry(b []byte, retry int) []byte {
+	b = append(b, `{"error":{"code":"`+string(models.CodeRateLimited)+`","message":"`+rateLimitPrefix...)
+	b = strconv.AppendInt(b, int64(retry), 10)
+	return append(b, rateLimitSuffix+`"}}`...)
 }
 
 // appendJSONString appends s as a JSON string: plain printable ASCII as is
@@ -65,10 +69,121 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// respondRateLimited is respondError for a rate-limited report.
-func respondRateLimited(c *gin.Context, err *models.Error) {
-	c.Error(err) //nolint:errcheck // recorded for the access log
-	var buf [160]byte
-	writeJSON(c, http.StatusTooManyRequests, appendRateLimited(buf[:0], err.Message))
+// rateLimitedBodies caches the 429 bodies of the usual waits (seconds),
+// made on first use: a flood answers the same few bodies again and again.
+var rateLimitedBodies [3601]atomic.Pointer[[]byte]
+
+// respondRateLimited is respondError for a rate-limited report that may
+// retry in retry seconds, without an error value: a flood answers one per
+// request.
+func respondRateLimited(c *gin.Context, retry int) {
+	writeJSON(c, http.StatusTooManyRequests, rateLimitedBody(retry))
 	c.Abort()
+}
+
+func rateLimitedBody(retry int) []byte {
+	if retry < 0 || retry >= len(rateLimitedBodies) {
+		return appendRateLimitedRetry(nil, retry)
+	}
+	if p := rateLimitedBodies[retry].Load(); p != nil {
+		return *p
+	}
+	body := appendRateLimitedRetry(nil, retry)
+	rateLimitedBodies[retry].Store(&body)
+	return body
+}
+
+// bodyBufs are the buffers 202 bodies are appended in (a buffer passed to
+// the ResponseWriter escapes, so a stack array would be an allocation).
+var bodyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// decodeReportFast decodes the usual report body, one JSON object whose
+// members are "problem", "region" and "note" with string values that need
+// no unescaping, without encoding/json's reflection: the three strings share
+// one copy of the body. It returns false for anything else (other or
+// differently cased keys, escapes, other types, invalid UTF-8, trailing
+// data), and the caller then decodes with encoding/json, so what is accepted
+// and how a refusal reads stay encoding/json's. FuzzDecodeReportFast checks
+// that both give the same result whenever this one answers.
+func decodeReportFast(body []byte, in *models.ReportInput) bool {
+	i := skipSpace(body, 0)
+	if i == len(body) || body[i] != '{' {
+		return false
+	}
+	i = skipSpace(body, i+1)
+	if i < len(body) && body[i] == '}' {
+		return skipSpace(body, i+1) == len(body)
+	}
+	var s string // the body as a string, made once a value is found
+	for {
+		k0, k1, ok := plainJSONString(body, i)
+		if !ok {
+			return false
+		}
+		i = skipSpace(body, k1+1)
+		if i == len(body) || body[i] != ':' {
+			return false
+		}
+		v0, v1, ok := plainJSONString(body, skipSpace(body, i+1))
+		if !ok {
+			return false
+		}
+		if s == "" {
+			s = string(body)
+		}
+		switch string(body[k0:k1]) {
+		case "problem":
+			in.Problem = s[v0:v1]
+		case "region":
+			in.Region = s[v0:v1]
+		case "note":
+			in.Note = s[v0:v1]
+		default:
+			return false
+		}
+		i = skipSpace(body, v1+1)
+		if i == len(body) {
+			return false
+		}
+		switch body[i] {
+		case '}':
+			return skipSpace(body, i+1) == len(body)
+		case ',':
+			i = skipSpace(body, i+1)
+		default:
+			return false
+		}
+	}
+}
+
+// skipSpace skips JSON whitespace from i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// plainJSONString finds the JSON string starting at b[i] ('"') when it has
+// no escapes and no control characters and is valid UTF-8: its contents
+// are b[start:end] and b[end] is its closing quote.
+func plainJSONString(b []byte, i int) (start, end int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, 0, false
+	}
+	ascii := true
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			if !ascii && !utf8.Valid(b[i+1:j]) {
+				return 0, 0, false
+			}
+			return i + 1, j, true
+		case c == '\\' || c < 0x20:
+			return 0, 0, false
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	return 0, 0, false
 }

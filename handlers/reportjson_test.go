@@ -20,10 +20,54 @@ func TestReportJSONMatchesEncodingJSON(t *testing.T) {
 			t.Errorf("202 body\n got %s\nwant %s", got, want)
 		}
 	}
-	for _, msg := range []string{"too many reports from your network; try again in 12 s", `quote " and é`} {
+	for _, retry := range []int{1, 12, 3600} {
+		msg := rateLimitMessage(retry)
 		want, _ := json.Marshal(ErrorBody{Error: ErrorDetail{Code: models.CodeRateLimited, Message: msg}})
-		if got := appendRateLimited(nil, msg); string(got) != string(want) {
+		if got := appendRateLimitedRetry(nil, retry); string(got) != string(want) {
 			t.Errorf("429 body\n got %s\nwant %s", got, want)
 		}
+	}
+}
+
+// FuzzDecodeReportFast: whenever the fast decoder takes a body, encoding/json
+// accepts it too and decodes the same report.
+func FuzzDecodeReportFast(f *testing.F) {
+	for _, s := range []string{
+		`{"problem":"login","region":"KR"}`, ` { "problem" : "app" , "note" : "안녕 hi" } `, `{}`, `{"Problem":"x"}`,
+		`{"problem":"a","problem":"b"}`, `{"note":"\u00e9"}`, `{"note":"` + "\xff" + `"}`, `{"problem":"x"} x`,
+		`{"problem":"x",}`, `{"region":1}`, `[]`, `{"note":"a\tb"}`, "{\"note\":\"a\u2028b\"}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var fast models.ReportInput
+		if !decodeReportFast(body, &fast) {
+			return
+		}
+		var want models.ReportInput
+		if err := json.Unmarshal(body, &want); err != nil {
+			t.Fatalf("fast decoder took %q, encoding/json refuses it: %v", body, err)
+		}
+		if fast != want {
+			t.Fatalf("%q: fast %+v, encoding/json %+v", body, fast, want)
+		}
+	})
+}
+
+func TestDecodeReportFast(t *testing.T) {
+	for body, ok := range map[string]bool{
+		`{"problem":"login","region":"KR"}`: true, "\n{\"note\":\"é\"}\n": true, `{}`: true, `{"problem":"a","problem":"b"}`: true,
+		`{"Problem":"x"}`: false, `{"note":"\n"}`: false, `{"problem":"x"} x`: false, `{"problem":"x",}`: false,
+		`{"region":1}`: false, `[]`: false, `{"note":"` + "\xff" + `"}`: false, `{"problem":"x"`: false, ``: false,
+	} {
+		var in models.ReportInput
+		if got := decodeReportFast([]byte(body), &in); got != ok {
+			t.Errorf("%q: fast path %v, want %v", body, got, ok)
+		}
+	}
+	var in models.ReportInput
+	decodeReportFast([]byte(`{"problem":"a","problem":"b","region":"kr","note":" n "}`), &in)
+	if in != (models.ReportInput{Problem: "b", Region: "kr", Note: " n "}) {
+		t.Errorf("decoded %+v", in)
 	}
 }

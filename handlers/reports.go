@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -54,7 +56,7 @@ func (h *Handler) postReport(c *gin.Context) {
 		return
 	}
 	var in models.ReportInput
-	if err := readJSON(c, MaxReportBody, &in); err != nil {
+	if err := readReport(c, &in); err != nil {
 		h.reject(c, err)
 		return
 	}
@@ -68,9 +70,11 @@ func (h *Handler) postReport(c *gin.Context) {
 		h.reject(c, err)
 		return
 	}
-	setRateLimitHeaders(c, d)
-	var buf [256]byte
-	writeJSON(c, http.StatusAccepted, appendReportAccepted(buf[:0], out))
+	setRateLimitHeaders(c, d, 0)
+	bp := bodyBufs.Get().(*[]byte)
+	*bp = appendReportAccepted((*bp)[:0], out)
+	writeJSON(c, http.StatusAccepted, *bp)
+	bodyBufs.Put(bp)
 }
 
 func (h *Handler) reject(c *gin.Context, err error) {
@@ -81,22 +85,33 @@ func (h *Handler) reject(c *gin.Context, err error) {
 }
 
 func (h *Handler) rateLimited(c *gin.Context, d models.Admittance) {
-	setRateLimitHeaders(c, d)
-	c.Writer.Header()["Retry-After"] = []string{strconv.Itoa(ceilSeconds(d.RetryAfter))}
+	retry := ceilSeconds(d.RetryAfter)
+	vals := setRateLimitHeaders(c, d, 1)
+	vals[0] = strconv.Itoa(retry)
+	c.Writer.Header()["Retry-After"] = vals[0:1:1]
 	if h.Metrics != nil {
 		h.Metrics.rateLimited.Inc()
 	}
-	respondRateLimited(c, rateLimitError(d))
+	respondRateLimited(c, retry)
 }
 
-func setRateLimitHeaders(c *gin.Context, d models.Admittance) {
+// setRateLimitHeaders sets the RateLimit-* headers of d, their values in
+// one allocation with extra more slots, which it returns for the caller's
+// own headers (strconv.Itoa of a number under 100 allocates nothing).
+func setRateLimitHeaders(c *gin.Context, d models.Admittance, extra int) []string {
 	if d.Limit <= 0 {
-		return
+		return make([]string, extra)
 	}
+	vals := make([]string, 3+extra)
+	v := vals[extra:]
+	v[0] = strconv.Itoa(d.Limit)
+	v[1] = strconv.Itoa(max(d.Remaining, 0))
+	v[2] = strconv.Itoa(ceilSeconds(d.ResetAfter))
 	h := c.Writer.Header()
-	h["RateLimit-Limit"] = []string{strconv.Itoa(d.Limit)}
-	h["RateLimit-Remaining"] = []string{strconv.Itoa(max(d.Remaining, 0))}
-	h["RateLimit-Reset"] = []string{strconv.Itoa(ceilSeconds(d.ResetAfter))}
+	h["RateLimit-Limit"] = v[0:1:1]
+	h["RateLimit-Remaining"] = v[1:2:2]
+	h["RateLimit-Reset"] = v[2:3:3]
+	return vals[:extra]
 }
 
 func ceilSeconds(d time.Duration) int {
@@ -120,6 +135,52 @@ func isJSON(ct string) bool {
 	return err == nil && mt == "application/json"
 }
 
+// reportBufs holds the buffers report bodies are read into: a report's
+// strings are copied out of it, so it goes back at once.
+var reportBufs = sync.Pool{New: func() any { return new([MaxReportBody + 1]byte) }}
+
+// readReport reads and decodes a report body (at most MaxReportBody bytes)
+// as readJSON does, with the same refusals. A body of known length is read
+// into a pooled buffer, and the usual body (one object of plain strings)
+// is decoded without reflection (decodeReportFast); anything else takes
+// readJSON's path.
+func readReport(c *gin.Context, in *models.ReportInput) error {
+	n := c.Request.ContentLength
+	if n < 0 || n > MaxReportBody {
+		return readJSON(c, MaxReportBody, in)
+	}
+	buf := reportBufs.Get().(*[MaxReportBody + 1]byte)
+	defer reportBufs.Put(buf)
+	// The server's body reader stops at Content-Length; reading one byte
+	// more than that finds its end (or a body reader that lies about it).
+	got, err := io.ReadFull(c.Request.Body, buf[:n+1])
+	switch {
+	case (err == io.ErrUnexpectedEOF || err == io.EOF) && int64(got) == n:
+	case err != nil: // a read error, or a body cut short of its Content-Length
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return models.Wrap(models.CodeMalformed, err, "could not read the body")
+	default:
+		// Longer than its Content-Length: only a hand-made request (not
+		// net/http's server) has such a body. Read it the general way.
+		rest := c.Request.Body
+		c.Request.Body = readCloser{io.MultiReader(bytes.NewReader(bytes.Clone(buf[:got])), rest), rest}
+		c.Request.ContentLength = -1
+		return readJSON(c, MaxReportBody, in)
+	}
+	if decodeReportFast(buf[:got], in) {
+		return nil
+	}
+	*in = models.ReportInput{}
+	return decodeJSON(buf[:got], in)
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
 // readJSON decodes a body of at most limit bytes into v: 413 past the limit,
 // 400 for anything that is not one JSON object.
 func readJSON(c *gin.Context, limit int64, v any) error {
@@ -134,6 +195,11 @@ func readJSON(c *gin.Context, limit int64, v any) error {
 		}
 		return models.Wrap(models.CodeMalformed, err, "could not read the body")
 	}
+	return decodeJSON(body, v)
+}
+
+// decodeJSON decodes body, which must be one JSON object, into v.
+func decodeJSON(body []byte, v any) error {
 	if len(body) == 0 {
 		return models.Errorf(models.CodeMalformed, "the body is empty; send a JSON object")
 	}

@@ -1,11 +1,17 @@
 package handlers_test
 
 import (
+	"bufio"
 	"bytes"
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -252,5 +258,64 @@ func TestSpoofedForwardedForIsIgnoredFromUntrustedPeers(t *testing.T) {
 	}
 	if codes[2] != http.StatusTooManyRequests {
 		t.Errorf("statuses %v: a spoofed X-Forwarded-For evaded the limit", codes)
+	}
+}
+
+// TestReportBodyReading: a body cut short of its Content-Length is refused
+// and stores nothing (over a real connection); a chunked body and a
+// hand-made request whose body is longer than its Content-Length are read
+// the general way, like any other.
+func TestReportBodyReading(t *testing.T) {
+	app := servertest.Start(t, nil)
+	app.CreateService(t, "chatgpt", "login", "app", "api")
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(app.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"problem":"login"}`
+	fmt.Fprintf(conn, "POST /api/v1/services/chatgpt/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body)+10, body)
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a body cut short: status %d, want 400", resp.StatusCode)
+	}
+	if n := rows(t, app, "reports", ""); n != 0 {
+		t.Fatalf("%d reports stored from a body cut short", n)
+	}
+
+	h := app.Handler()
+	for i, mk := range []func() *http.Request{
+		func() *http.Request { // chunked: no Content-Length
+			r := httptest.NewRequest("POST", "/api/v1/services/chatgpt/reports", io.MultiReader(strings.NewReader(body)))
+			r.ContentLength = -1
+			return r
+		},
+		func() *http.Request { // longer than it says
+			r := httptest.NewRequest("POST", "/api/v1/services/chatgpt/reports", strings.NewReader(body))
+			r.ContentLength = 5
+			return r
+		},
+	} {
+		r := mk()
+		r.RemoteAddr = "127.0.0.1:1234"
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("X-Forwarded-For", "192.0.2."+strconv.Itoa(10+i))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusAccepted {
+			t.Errorf("request %d: status %d: %s", i, w.Code, w.Body)
+		}
+	}
+	if n := rows(t, app, "reports", "problem = 'login'"); n != 2 {
+		t.Errorf("%d reports stored, want 2", n)
 	}
 }

@@ -84,12 +84,19 @@ func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models
 	return out, d, nil
 }
 
-// rateLimitError is the refusal of a rate-limited report (built without fmt:
-// a flood makes one per request).
+// rateLimitError is the refusal of a rate-limited report (built without fmt).
 func rateLimitError(d models.Admittance) *models.Error {
-	return &models.Error{Code: models.CodeRateLimited,
-		Message: "too many reports from your network; try again in " + strconv.Itoa(ceilSeconds(d.RetryAfter)) + " s"}
+	return &models.Error{Code: models.CodeRateLimited, Message: rateLimitMessage(ceilSeconds(d.RetryAfter))}
 }
+
+func rateLimitMessage(retry int) string {
+	return rateLimitPrefix + strconv.Itoa(retry) + rateLimitSuffix
+}
+
+const (
+	rateLimitPrefix = "too many reports from your network; try again in "
+	rateLimitSuffix = " s"
+)
 
 // reportForm takes the report form without JavaScript: a form POST that
 // stores the report like the API does, then 303 to the page with a thank-you
@@ -123,7 +130,7 @@ func (p *pages) reportForm(c *gin.Context) {
 	sp := p.servicePage(c, st)
 	sp.Notice = notice{Kind: "error", Text: "Your report could not be sent: " + models.ErrorMessage(err) + "."}
 	if code == models.CodeRateLimited {
-		setRateLimitHeaders(c, d)
+		setRateLimitHeaders(c, d, 0)
 		secs := ceilSeconds(d.RetryAfter)
 		c.Header("Retry-After", strconv.Itoa(secs))
 		sp.Notice = notice{Kind: "warn", Text: "You have sent several reports just now. Thank you — please try again in " + waitText(secs) + "."}
