@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -155,7 +156,7 @@ func TestIncidentsAcrossServices(t *testing.T) {
 	}
 
 	all := get("/api/v1/incidents")
-	if got, want := idsOf(all), rev(4, 3, 2, 1, 0); !equal(got, want) || all.Next != nil {
+	if got, want := idsOf(all), rev(4, 3, 2, 1, 0); !slices.Equal(got, want) || all.Next != nil {
 		t.Fatalf("all: %v next %v, want %v", got, all.Next, want)
 	}
 	kr := all.Items[1]
@@ -180,7 +181,7 @@ func TestIncidentsAcrossServices(t *testing.T) {
 		"correlation=" + utoa(ids[1]):                                            rev(3, 1),
 		"status=open&service=bravo":                                              rev(1),
 	} {
-		if got := idsOf(get("/api/v1/incidents?" + q)); !equal(got, want) {
+		if got := idsOf(get("/api/v1/incidents?" + q)); !slices.Equal(got, want) {
 			t.Errorf("%s: %v, want %v", q, got, want)
 		}
 	}
@@ -203,7 +204,7 @@ func TestIncidentsAcrossServices(t *testing.T) {
 			t.Fatal("the walk does not end")
 		}
 	}
-	if want := rev(4, 2, 0); !equal(walked, want) || pages != 2 {
+	if want := rev(4, 2, 0); !slices.Equal(walked, want) || pages != 2 {
 		t.Errorf("walked %v in %d pages, want %v in 2", walked, pages, want)
 	}
 
@@ -225,18 +226,6 @@ func TestIncidentsAcrossServices(t *testing.T) {
 	if len(own.Items) != 1 || own.Items[0].Correlation == nil || *own.Items[0].Correlation != ids[1] {
 		t.Errorf("charlie's incidents: %+v", own.Items)
 	}
-}
-
-func equal(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func utoa(n uint64) string { return strconv.FormatUint(n, 10) }

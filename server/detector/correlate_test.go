@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -88,21 +89,9 @@ func TestCorrelate(t *testing.T) {
 			for _, a := range adopt {
 				ids = append(ids, a.ID)
 			}
-			if g != c.wantGroup || !sameIDs(ids, c.wantAdopt) {
+			if g != c.wantGroup || !slices.Equal(ids, c.wantAdopt) {
 				t.Errorf("group %d adopting %v, want %d adopting %v", g, ids, c.wantGroup, c.wantAdopt)
 			}
 		})
 	}
-}
-
-func sameIDs(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -299,7 +300,7 @@ var behaviourCases = []struct {
 			{"empty", base, base.Add(time.Minute), nil},
 			{"reversed", base, base.Add(-time.Hour), nil},
 		} {
-			if g := got(c.from, c.to); !equalInts(g, c.want) {
+			if g := got(c.from, c.to); !slices.Equal(g, c.want) {
 				t.Fatalf("%s: got %v, want %v", c.name, g, c.want)
 			}
 		}
@@ -411,18 +412,6 @@ func equalMap(a, b map[string]int) bool {
 	}
 	for k, v := range a {
 		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
-func equalInts(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
 			return false
 		}
 	}

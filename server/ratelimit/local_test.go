@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -112,7 +113,7 @@ func TestMergeMinutes(t *testing.T) {
 	for _, m := range got {
 		ms = append(ms, m.Minute)
 	}
-	if !equalInts(ms, []int64{0, 60, 180, 240}) {
+	if !slices.Equal(ms, []int64{0, 60, 180, 240}) {
 		t.Fatalf("minutes %v", ms)
 	}
 	if c := got[2].Services[1]; c.Total != 5 || c.Problems["x"] != 5 {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,7 +77,7 @@ func TestFindIncidents(t *testing.T) {
 			"cursor":            {models.IncidentQuery{Before: i3.ID, Limit: 1}, []uint64{i2.ID}},
 			"cursor at the end": {models.IncidentQuery{Before: i1.ID}, []uint64{}},
 		} {
-			if got := ids(c.q); !equalIDs(got, c.want) {
+			if got := ids(c.q); !slices.Equal(got, c.want) {
 				t.Errorf("%s: %v, want %v", name, got, c.want)
 			}
 		}
@@ -99,7 +100,7 @@ func TestFindIncidents(t *testing.T) {
 					t.Errorf("event %+v", ev)
 				}
 			}
-			if !equalIDs(got, c.want) {
+			if !slices.Equal(got, c.want) {
 				t.Errorf("events of service %d: incidents %v, want %v", c.svc, got, c.want)
 			}
 		}
@@ -123,16 +124,4 @@ func TestFindIncidents(t *testing.T) {
 			}
 		}
 	})
-}
-
-func equalIDs(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
