@@ -158,14 +158,9 @@ func parseListQuery(c *gin.Context, def, most int) (listQuery, error) {
 	if len(lq.Cursor) > maxCursorLength {
 		return lq, models.Errorf(models.CodeInvalid, "cursor must be the slug of a service (at most %d characters)", maxCursorLength)
 	}
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > most {
-			return lq, models.Errorf(models.CodeInvalid, "limit must be a whole number from 1 to %d", most)
-		}
-		lq.Limit = n
-	}
-	return lq, nil
+	var err error
+	lq.Limit, err = queryInt(c, "limit", def, 1, most)
+	return lq, err
 }
 
 // variant is the query as a cache key.

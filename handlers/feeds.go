@@ -87,14 +87,10 @@ func (h *Handler) feed(c *gin.Context, format feedFormat, slug string) {
 			return
 		}
 	}
-	limit := feedDefault
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > feedMax {
-			h.respondError(c, models.Errorf(models.CodeMalformed, "limit must be a whole number from 1 to %d", feedMax))
-			return
-		}
-		limit = n
+	limit, err := queryInt(c, "limit", feedDefault, 1, feedMax)
+	if err != nil {
+		h.respondError(c, err)
+		return
 	}
 	seq, _ := h.Status.Published()
 	// The service's id is in the key: a slug deleted and created again is

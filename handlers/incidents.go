@@ -21,12 +21,12 @@ type incidentQuery struct {
 }
 
 // parseIncidentQuery reads ?status=, ?service=, ?level=, ?since=,
-// ?correlation=, ?cursor= and ?limit=. A value it cannot use is a 400 that
-// says which and why; an unknown service is a 404.
+// ?correlation=, ?cursor= and ?limit=. A value it cannot use is a 422 that
+// says which and why (the rule of query.go); an unknown service is a 404.
 func (h *Handler) parseIncidentQuery(c *gin.Context) (incidentQuery, error) {
 	iq := incidentQuery{q: models.IncidentQuery{Limit: listDefault}, echo: url.Values{}}
 	bad := func(format string, args ...any) (incidentQuery, error) {
-		return iq, models.Errorf(models.CodeMalformed, format, args...)
+		return iq, models.Errorf(models.CodeInvalid, format, args...)
 	}
 	switch s := c.Query("status"); s {
 	case "":
@@ -61,27 +61,21 @@ func (h *Handler) parseIncidentQuery(c *gin.Context) (incidentQuery, error) {
 		iq.q.Since = t
 		iq.echo.Set("since", s)
 	}
-	if s := c.Query("correlation"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 63) // ids are positive int64s in the database
-		if err != nil || n == 0 {
-			return bad("correlation must be the id of a correlation group (a positive whole number)")
-		}
-		iq.q.Correlation = n
-		iq.echo.Set("correlation", s)
+	corr, err := queryID(c, "correlation", "the id of a correlation group")
+	if err != nil {
+		return iq, err
 	}
-	if s := c.Query("cursor"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 63) // ids are positive int64s in the database
-		if err != nil || n == 0 {
-			return bad("cursor must be the next link's cursor (a positive whole number)")
-		}
-		iq.q.Before = n
+	if corr != 0 {
+		iq.q.Correlation = corr
+		iq.echo.Set("correlation", c.Query("correlation"))
+	}
+	if iq.q.Before, err = queryID(c, "cursor", "the next link's cursor"); err != nil {
+		return iq, err
+	}
+	if iq.q.Limit, err = queryInt(c, "limit", listDefault, 1, listMax); err != nil {
+		return iq, err
 	}
 	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > listMax {
-			return bad("limit must be a whole number from 1 to %d", listMax)
-		}
-		iq.q.Limit = n
 		iq.echo.Set("limit", s)
 	}
 	return iq, nil

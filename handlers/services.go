@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -109,14 +108,10 @@ func (h *Handler) timeseries(c *gin.Context) {
 	if !ok {
 		return
 	}
-	hours := 24
-	if q := c.Query("hours"); q != "" {
-		n, err := strconv.Atoi(q)
-		if err != nil || n < 1 || n > 24 {
-			h.respondError(c, models.Errorf(models.CodeInvalid, "hours must be a whole number from 1 to 24"))
-			return
-		}
-		hours = n
+	hours, err := queryInt(c, "hours", 24, 1, 24)
+	if err != nil {
+		h.respondError(c, err)
+		return
 	}
 	n := hours * 4
 	series := st.Series
@@ -131,14 +126,10 @@ func (h *Handler) listIncidents(c *gin.Context) {
 	if !ok {
 		return
 	}
-	limit := 50
-	if q := c.Query("limit"); q != "" {
-		n, err := strconv.Atoi(q)
-		if err != nil || n < 1 || n > 500 {
-			h.respondError(c, models.Errorf(models.CodeInvalid, "limit must be a whole number from 1 to 500"))
-			return
-		}
-		limit = n
+	limit, err := queryInt(c, "limit", 50, 1, 500)
+	if err != nil {
+		h.respondError(c, err)
+		return
 	}
 	list, err := h.Incidents.Incidents(c.Request.Context(), st.Service.ID, limit)
 	if err != nil {

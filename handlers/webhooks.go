@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -167,14 +166,10 @@ func (a *webhookAPI) test(c *gin.Context) {
 }
 
 func (a *webhookAPI) deliveries(c *gin.Context) {
-	limit := 50
-	if q := c.Query("limit"); q != "" {
-		n, err := strconv.Atoi(q)
-		if err != nil || n < 1 || n > 500 {
-			a.h.respondError(c, models.Errorf(models.CodeInvalid, "limit must be a whole number from 1 to 500"))
-			return
-		}
-		limit = n
+	limit, err := queryInt(c, "limit", 50, 1, 500)
+	if err != nil {
+		a.h.respondError(c, err)
+		return
 	}
 	list, err := a.wh.Deliveries(c.Request.Context(), c.Param("id"), limit)
 	if err != nil {

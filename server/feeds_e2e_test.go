@@ -145,7 +145,7 @@ func TestFeeds(t *testing.T) {
 		t.Errorf("bravo's feed, limit 1: %+v", short.Items)
 	}
 	for _, bad := range []string{"/feed.atom?limit=0", "/feed.rss?limit=201", "/s/alpha/feed.atom?limit=x"} {
-		if r := app.Do(t, "GET", bad, nil); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"code":"malformed"`) {
+		if r := app.Do(t, "GET", bad, nil); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), `"code":"invalid","message":"limit must be a whole number from 1 to 200"`) {
 			t.Errorf("%s: %d %s", bad, r.Status, r.Body)
 		}
 	}

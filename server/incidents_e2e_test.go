@@ -103,7 +103,7 @@ type incidentPage struct {
 
 // TestIncidentsAcrossServices: GET /api/v1/incidents through HTTP on a real
 // database: newest first, every filter, a walk by the next links that
-// keeps the filters, and a 400 (or 404) in the one error shape for every
+// keeps the filters, and a 422 (or 404) in the one error shape for every
 // bad parameter.
 func TestIncidentsAcrossServices(t *testing.T) {
 	// The clock stands still, and the open incidents began minutes before
@@ -211,7 +211,8 @@ func TestIncidentsAcrossServices(t *testing.T) {
 	for _, bad := range []string{"status=closed", "level=ok", "since=yesterday", "limit=0", "limit=201", "limit=x",
 		"cursor=abc", "cursor=0", "correlation=-1", "cursor=18446704073709551616", "correlation=9223372036854775808"} {
 		r := app.Do(t, "GET", "/api/v1/incidents?"+bad, nil)
-		if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"error":{"code":"malformed","message":"`) {
+		param, _, _ := strings.Cut(bad, "=")
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), `"error":{"code":"invalid","message":"`+param+` must be`) {
 			t.Errorf("%s: %d %s", bad, r.Status, r.Body)
 		}
 	}
