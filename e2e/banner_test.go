@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +74,8 @@ func TestCorrelatedBanner(t *testing.T) {
 			})()`))
 			if b.Count == 1 && len(b.Names) == want || time.Now().After(deadline) {
 				t.Logf("banner after %v (%d loads): %+v", time.Since(began).Round(time.Millisecond), loads, b)
-				if os.Getenv("OUTCRY_SCREENSHOTS") == "1" && want == 3 {
+				if want == 3 {
+					screenshot(t, ctx, "banner.png")
 				}
 				return b
 			}
