@@ -87,6 +87,10 @@ type IncidentPayload struct {
 	OpenedAt               time.Time  `json:"opened_at"`
 	OfficialAcknowledgedAt *time.Time `json:"official_acknowledged_at"`
 	LeadSeconds            *int64     `json:"lead_seconds"`
+	// The correlation group the incident was in when the event was written
+	// (incidents of several services that began within CorrelationWindow:
+	// a possible common cause), or null.
+	Correlation *uint64 `json:"correlation"`
 }
 
 // PingPayload is the body of a test delivery.
@@ -111,6 +115,7 @@ func NewIncidentEvent(typ string, svc Service, inc Incident, publicURL string, a
 		TopProblems: sharesOrEmpty(inc.TopProblems), TopRegions: sharesOrEmpty(inc.TopRegions),
 		StatusURL: publicURL + "/s/" + svc.Slug,
 		OpenedAt:  inc.Opened().UTC(), OfficialAcknowledgedAt: utcPtr(inc.OfficialAcknowledgedAt), LeadSeconds: inc.LeadSeconds(),
+		Correlation: inc.CorrelationID,
 	}
 	return ev, ev.setPayload(EventData{Incident: p})
 }

@@ -37,12 +37,12 @@ func TestNewIncidentEventPayload(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	want := []string{"actual", "expected", "id", "lead_seconds", "level", "official_acknowledged_at", "opened_at", "ratio", "resolved_at",
+	want := []string{"actual", "correlation", "expected", "id", "lead_seconds", "level", "official_acknowledged_at", "opened_at", "ratio", "resolved_at",
 		"rule", "scope", "service", "significance", "started_at", "status_url", "top_problems", "top_regions", "window_seconds"}
 	if !reflect.DeepEqual(keys, want) {
 		t.Errorf("incident fields %v; want %v (the documented contract)", keys, want)
 	}
-	if got["official_acknowledged_at"] != nil || got["lead_seconds"] != nil || got["opened_at"] != got["started_at"] {
+	if got["official_acknowledged_at"] != nil || got["lead_seconds"] != nil || got["opened_at"] != got["started_at"] || got["correlation"] != nil {
 		t.Errorf("an unacknowledged incident stored before opened_at: %v", got)
 	}
 	if got["started_at"] != "2026-11-02T05:02:00Z" || got["status_url"] != "https://outcry.example/s/chatgpt" ||

@@ -1,18 +1,23 @@
 package server_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/outcry/outcry/server"
 	"github.com/outcry/outcry/server/servertest"
+	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
 
 // TestCorrelatedIncidentsThroughTheDetector: bursts at three services
 // open three incidents in three ticks; the second forms a group with the
 // first (whose status then carries it too) and the third joins it. The
 // group survives a restart, and a fourth service's incident, opened past
-// the window, is in no group.
+// the window, is in no group. The incident.opened webhooks a real receiver
+// gets carry the group each incident was in when it opened.
 func TestCorrelatedIncidentsThroughTheDetector(t *testing.T) {
 	clock := servertest.NewClock(time.Now().UTC().Truncate(15 * time.Minute).Add(7 * time.Minute))
 	opts := func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now }
@@ -21,6 +26,10 @@ func TestCorrelatedIncidentsThroughTheDetector(t *testing.T) {
 	slugs := []string{"alpha", "bravo", "charlie", "delta"}
 	for _, s := range slugs {
 		app.CreateService(t, s)
+	}
+	rcv := webhooktest.NewReceiver(t)
+	if r := app.Admin(t, "POST", "/api/v1/webhooks", map[string]any{"url": rcv.URL + "/hook"}); r.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
 	}
 	open := func(slug string, offset int) uint64 {
 		t.Helper()
@@ -59,6 +68,30 @@ func TestCorrelatedIncidentsThroughTheDetector(t *testing.T) {
 		if g := corr(s); g != first {
 			t.Errorf("%s is in group %d, want %d (the first incident's)", s, g, first)
 		}
+	}
+
+	// What subscribers heard: alpha opened alone (null), bravo formed the
+	// group with it and charlie joined it.
+	opened := map[string]any{}
+	eventually(t, "three incident.opened deliveries", func() bool {
+		for _, req := range rcv.Requests() {
+			var ev struct {
+				Type string `json:"type"`
+				Data struct {
+					Incident struct {
+						Service     struct{ Slug string } `json:"service"`
+						Correlation any                   `json:"correlation"`
+					} `json:"incident"`
+				} `json:"data"`
+			}
+			if json.Unmarshal(req.Body, &ev) == nil && ev.Type == "incident.opened" {
+				opened[ev.Data.Incident.Service.Slug] = ev.Data.Incident.Correlation
+			}
+		}
+		return len(opened) == 3
+	})
+	if want := map[string]any{"alpha": nil, "bravo": float64(first), "charlie": float64(first)}; !reflect.DeepEqual(opened, want) {
+		t.Errorf("incident.opened correlations %v, want %v", opened, want)
 	}
 
 	if err := app.Stop(); err != nil {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -122,6 +123,38 @@ func TestFindIncidents(t *testing.T) {
 			if in.ID == i3.ID && (in.Scope != "KR" || in.ServiceSlug != "charlie" || in.ServiceName != "charlie") {
 				t.Errorf("incident 3: %+v", in)
 			}
+		}
+
+		// Webhook payloads carry the stored group, even when the copy the
+		// event is written from does not know it (i1 was adopted by i2's
+		// opening): i1's announced resolution says group i1, i2's opening
+		// too, i3's opening none.
+		if i1.CorrelationID != nil {
+			t.Fatal("the test needs a copy of i1 that does not know its group")
+		}
+		if err := st.ApplyIncident(ctx, models.IncidentChange{Service: a, Incident: i1, At: res.Add(time.Minute), EventType: models.EventIncidentResolved,
+			State: models.DetectorState{ServiceID: a.ID, Scope: models.ScopeGlobal, State: []byte(`{}`)}}); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := st.IncidentEvents(ctx, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]any{}
+		for _, ev := range evs {
+			env, err := ev.Envelope()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g any
+			if c := env.Data.Incident.Correlation; c != nil {
+				g = *c
+			}
+			got[ev.ServiceSlug+" "+ev.Type] = g
+		}
+		want := map[string]any{"alpha incident.resolved": i1.ID, "alpha incident.opened": nil, "bravo incident.opened": i1.ID, "charlie incident.opened": nil}
+		if !maps.Equal(got, want) {
+			t.Errorf("payload correlations %v, want %v", got, want)
 		}
 	})
 }

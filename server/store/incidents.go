@@ -89,12 +89,20 @@ func (s *Store) applyIncident(ctx context.Context, ch models.IncidentChange, che
 		if err != nil || ch.EventType == "" {
 			return err
 		}
-		var ack struct{ OfficialAcknowledgedAt *time.Time }
-		if err := tx.Model(&models.Incident{}).Select("official_acknowledged_at").Where("id = ?", ch.Incident.ID).Scan(&ack).Error; err != nil {
+		// The event carries what is stored, which the detector's copy may not
+		// know: the acknowledgement, and a correlation group another
+		// service's incident formed with this one.
+		var stored struct {
+			OfficialAcknowledgedAt *time.Time
+			CorrelationID          *uint64
+		}
+		if err := tx.Model(&models.Incident{}).Select("official_acknowledged_at", "correlation_id").Where("id = ?", ch.Incident.ID).Scan(&stored).Error; err != nil {
 			return err
 		}
-		ch.Incident.OfficialAcknowledgedAt = ack.OfficialAcknowledgedAt
-		ev, err := models.NewIncidentEvent(ch.EventType, ch.Service, *ch.Incident, ch.PublicURL, ch.At)
+		ch.Incident.OfficialAcknowledgedAt = stored.OfficialAcknowledgedAt
+		inc := *ch.Incident
+		inc.CorrelationID = stored.CorrelationID
+		ev, err := models.NewIncidentEvent(ch.EventType, ch.Service, inc, ch.PublicURL, ch.At)
 		if err != nil {
 			return err
 		}
