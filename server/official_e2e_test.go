@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/outcry/outcry/server"
+	"github.com/outcry/outcry/server/official"
 	"github.com/outcry/outcry/server/official/officialtest"
 	"github.com/outcry/outcry/server/servertest"
 	"github.com/outcry/outcry/server/store/storetest"
@@ -268,6 +269,45 @@ func TestFailingOfficialSourcesBreakNothing(t *testing.T) {
 	eventually(t, "more polls", func() bool { return broken.Requests() >= n+5 })
 	if c := logs.count(`msg="official status source recovered"`, "service=broken"); c != 1 {
 		t.Errorf("the recovery was logged %d times; want once", c)
+	}
+}
+
+// A source that answers 429 with Retry-After is not asked again before
+// that time (polls are every 20 ms here), nor are its other paths; one that
+// keeps failing is asked less and less often; both recover when healed.
+func TestOfficialSourceBackoff(t *testing.T) {
+	limited := officialtest.NewPage(t, "statuspage", "Limited", officialtest.Component{ID: "l", Name: "API", Status: "operational"})
+	broken := officialtest.NewPage(t, "statuspage", "Broken", officialtest.Component{ID: "b", Name: "API", Status: "operational"})
+	limited.FailRetryAfter(http.StatusTooManyRequests, "2")
+	broken.Fail(http.StatusInternalServerError)
+	app := servertest.Start(t, nil, func(o *server.Options) {
+		o.RunnerInterval, o.OfficialInterval = 20*time.Millisecond, 20*time.Millisecond
+	})
+	createWithOfficial(t, app, "limited", limited.URL)
+	createWithOfficial(t, app, "broken", broken.URL)
+	eventually(t, "the first polls", func() bool { return limited.Requests() > 0 && broken.Requests() > 0 })
+	first := time.Now()
+	time.Sleep(1500 * time.Millisecond) // within the 2 s the page asked for: nothing may arrive
+	if n := limited.Requests(); n != 1 {
+		t.Errorf("the rate-limited page was asked %d times within its Retry-After; want once", n)
+	}
+	// Without backoff the broken page would be polled every 20 ms (75 polls
+	// in 1.5 s, each trying its candidate paths); with it, after a few
+	// doublings, every 100 ms at most.
+	if n, paths := broken.Requests(), int64(len(official.Candidates(broken.URL))); n > paths*(1500/100+4) {
+		t.Errorf("the failing page was asked %d times in 1.5 s", n)
+	}
+	eventually(t, "a poll after the Retry-After", func() bool { return limited.Requests() >= 2 })
+	if waited := time.Since(first); waited < 1900*time.Millisecond {
+		t.Errorf("asked again after %v; Retry-After was 2 s", waited)
+	}
+	limited.Fail(0)
+	broken.Fail(0)
+	for _, slug := range []string{"limited", "broken"} {
+		eventually(t, slug+" recovered", func() bool {
+			v := officialOf(t, app, slug)
+			return v.Official != nil && v.Official.Status == "operational" && v.Official.UnavailableSince == nil
+		})
 	}
 }
 

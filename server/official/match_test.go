@@ -1,6 +1,7 @@
 package official
 
 import (
+	"net/http"
 	"reflect"
 	"testing"
 	"time"
@@ -110,5 +111,44 @@ func TestJitter(t *testing.T) {
 	}
 	if len(seen) < 150 {
 		t.Errorf("only %d distinct waits of 200", len(seen))
+	}
+}
+
+// A failing source waits longer after each consecutive failure, up to
+// MaxBackoff intervals, and never less than the Retry-After it asked for.
+func TestNextPoll(t *testing.T) {
+	for _, c := range []struct {
+		fails int
+		retry time.Duration
+		want  time.Duration // ± Jitter
+	}{
+		{0, 0, time.Minute}, {1, 0, time.Minute}, {2, 0, 2 * time.Minute}, {3, 0, 4 * time.Minute},
+		{4, 0, 5 * time.Minute}, {50, 0, 5 * time.Minute},
+		{0, 3 * time.Minute, 3 * time.Minute}, {2, 30 * time.Second, 2 * time.Minute}, {1, 5 * time.Hour, time.Hour},
+	} {
+		for range 20 {
+			d := nextPoll(time.Minute, c.fails, c.retry)
+			lo, hi := time.Duration(float64(c.want)*(1-Jitter)), time.Duration(float64(c.want)*(1+Jitter))
+			if c.retry >= c.want {
+				lo = c.want // a Retry-After is honoured exactly, never shortened by jitter
+			}
+			if d < lo || d > hi {
+				t.Fatalf("%d failures, Retry-After %v: waits %v, want %v ± 10 %%", c.fails, c.retry, d, c.want)
+			}
+		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 2, 13, 0, 0, 0, time.UTC)
+	for h, want := range map[string]time.Duration{
+		"": 0, "120": 2 * time.Minute, " 5 ": 5 * time.Second, "0": 0, "-5": 0, "soon": 0, "1.5": 0, "99999999999": time.Hour,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		now.Add(-time.Minute).Format(http.TimeFormat):     0,
+		now.Add(48 * time.Hour).Format(http.TimeFormat):   time.Hour,
+	} {
+		if got := retryAfter(h, now); got != want {
+			t.Errorf("Retry-After %q: %v, want %v", h, got, want)
+		}
 	}
 }

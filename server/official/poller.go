@@ -21,6 +21,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,15 @@ const (
 	After  = 4 * time.Hour
 	// parallel bounds the polls in flight.
 	parallel = 8
+	// A failing source is polled less often: the interval doubles with
+	// each consecutive failure after the first, up to MaxBackoff times
+	// it (1, 2, 4, 5, 5 … minutes at the default), so a page that is down
+	// for hours is asked a dozen times an hour, not sixty, and one that
+	// failed once is asked again at the usual time.
+	MaxBackoff = 5
+	// MaxRetryAfter caps how long a source's Retry-After (429, 503) may
+	// hold its polls back.
+	MaxRetryAfter = time.Hour
 )
 
 // Options configure a Poller.
@@ -99,6 +109,9 @@ type source struct {
 	open    map[string]*models.OfficialIncident // unresolved incidents stored, by external id
 	loaded  bool                                // open was read from the store this tenure
 	failing bool                                // logged as failing
+	fails   int                                 // consecutive failed polls
+	// retryAfter: the wait the source asked for with its last answer.
+	retryAfter time.Duration
 	// busy: a poll owns row, open and failing (only it touches them); down
 	// is row's health, kept under Poller.mu for the gauge.
 	busy bool
@@ -210,6 +223,38 @@ func (p *Poller) countFailing() int {
 	return n
 }
 
+// nextPoll is how long a source waits for its next poll after fails
+// consecutive failures (0: the last poll succeeded): the interval ± Jitter,
+// doubled for each failure after the first up to MaxBackoff times, and
+// never less than the Retry-After the source asked for (capped at
+// MaxRetryAfter).
+func nextPoll(interval time.Duration, fails int, retryAfter time.Duration) time.Duration {
+	mult := 1
+	for i := 1; i < fails && mult < MaxBackoff; i++ {
+		mult *= 2
+	}
+	d := jittered(interval * time.Duration(min(mult, MaxBackoff)))
+	return max(d, min(retryAfter, MaxRetryAfter))
+}
+
+// retryAfter reads a Retry-After header (delay seconds or an HTTP date) as
+// a wait from now; 0 when absent or unreadable.
+func retryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(strings.TrimSpace(h), 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, int64(MaxRetryAfter/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return min(t.Sub(now), MaxRetryAfter)
+	}
+	return 0
+}
+
 // jittered is d ± Jitter.
 func jittered(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (1 - Jitter + 2*Jitter*rand.Float64()))
@@ -230,7 +275,7 @@ func (p *Poller) Poll(ctx context.Context, svc models.Service) {
 		down := s.row.FailingSince != nil
 		p.mu.Lock()
 		s.busy, s.down = false, down
-		s.next = time.Now().Add(jittered(p.o.Interval))
+		s.next = time.Now().Add(nextPoll(p.o.Interval, s.fails, s.retryAfter))
 		p.o.Metrics.setFailing(p.countFailing())
 		p.mu.Unlock()
 	}()
@@ -263,10 +308,12 @@ func (p *Poller) Poll(ctx context.Context, svc models.Service) {
 	now := p.o.Now().UTC()
 	prevOK := s.row.LastOKAt
 	s.row.LastPollAt = &now
+	s.retryAfter = res.retryAfter
 	var incs []models.OfficialIncident
 	switch {
 	case res.err != nil:
 		p.o.Metrics.poll("error")
+		s.fails++
 		s.row.LastError = truncate(res.err.Error(), 500)
 		if s.row.FailingSince == nil {
 			s.row.FailingSince = &now
@@ -274,14 +321,14 @@ func (p *Poller) Poll(ctx context.Context, svc models.Service) {
 		if !s.failing {
 			s.failing = true
 			p.o.Log.Warn("official status source failing; showing it as unavailable until it answers", "service", svc.Slug,
-				"url", svc.OfficialStatusURL, "since", s.row.FailingSince, "err", res.err)
+				"url", svc.OfficialStatusURL, "since", s.row.FailingSince, "err", res.err, "retry_after", res.retryAfter)
 		}
 	default:
 		if s.failing {
 			p.o.Log.Info("official status source recovered", "service", svc.Slug, "url", svc.OfficialStatusURL,
 				"failing_for", now.Sub(*s.row.FailingSince).Round(time.Second))
 		}
-		s.failing, s.row.FailingSince, s.row.LastError, s.row.LastOKAt = false, nil, "", &now
+		s.failing, s.fails, s.row.FailingSince, s.row.LastError, s.row.LastOKAt = false, 0, nil, "", &now
 		switch {
 		case res.notModified:
 			p.o.Metrics.poll("not_modified")
@@ -487,6 +534,7 @@ type fetched struct {
 	notModified bool // 304
 	unchanged   bool // 200 with the body parsed last time
 	err         error
+	retryAfter  time.Duration // what a 429 or 503 asked for
 }
 
 // fetch polls row's endpoint (resolving it first when unknown) with the
@@ -514,6 +562,10 @@ func (p *Poller) fetch(ctx context.Context, svc models.Service, row *models.Offi
 		errs = append(errs, fmt.Sprintf("%s: %v", u, res.err))
 		if isTransport(res.err) {
 			break // the host does not answer: trying its other paths would only wait longer
+		}
+		if res.retryAfter > 0 {
+			// The host asked us to wait: its other paths can wait too.
+			return fetched{err: errors.New(strings.Join(errs, "; ")), retryAfter: res.retryAfter}
 		}
 	}
 	return fetched{err: errors.New(strings.Join(errs, "; "))}
@@ -559,7 +611,11 @@ func (p *Poller) get(ctx context.Context, svc models.Service, row *models.Offici
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		gone := resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone
-		return fetched{err: fmt.Errorf("HTTP %d", resp.StatusCode)}, gone
+		f := fetched{err: fmt.Errorf("HTTP %d", resp.StatusCode)}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			f.retryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+		return f, gone
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
 	if err != nil {

@@ -52,13 +52,14 @@ type Page struct {
 	updatedAt  time.Time
 	feedItems  []FeedItem
 	delay      time.Duration
-	status     int  // answer this status instead of the body (0: none)
-	huge       int  // answer this many bytes of padding
-	etags      bool // send ETag and honour If-None-Match
-	lastMod    bool // send Last-Modified and honour If-Modified-Since
-	hideSP     bool // 404 on /api/v2/ (an incident.io page)
-	hideIO     bool // 404 on /proxy/ (a Statuspage page)
-	hideFeed   bool // 404 on the feeds
+	status     int    // answer this status instead of the body (0: none)
+	retryAfter string // the Retry-After header sent with status
+	huge       int    // answer this many bytes of padding
+	etags      bool   // send ETag and honour If-None-Match
+	lastMod    bool   // send Last-Modified and honour If-Modified-Since
+	hideSP     bool   // 404 on /api/v2/ (an incident.io page)
+	hideIO     bool   // 404 on /proxy/ (a Statuspage page)
+	hideFeed   bool   // 404 on the feeds
 	requests   atomic.Int64
 	conditonal atomic.Int64 // requests that carried If-None-Match or If-Modified-Since
 	notMod     atomic.Int64 // 304s answered
@@ -119,7 +120,14 @@ func (p *Page) SetFeed(items []FeedItem) {
 }
 
 // Fail makes the page answer status (500…) with no body; 0 heals it.
-func (p *Page) Fail(status int) { p.mu.Lock(); p.status = status; p.mu.Unlock() }
+func (p *Page) Fail(status int) { p.FailRetryAfter(status, "") }
+
+// FailRetryAfter is Fail with a Retry-After header (429, 503).
+func (p *Page) FailRetryAfter(status int, retryAfter string) {
+	p.mu.Lock()
+	p.status, p.retryAfter = status, retryAfter
+	p.mu.Unlock()
+}
 
 // Stall makes the page wait d before answering (a timeout); 0 heals it.
 func (p *Page) Stall(d time.Duration) { p.mu.Lock(); p.delay = d; p.mu.Unlock() }
@@ -146,7 +154,7 @@ func (p *Page) serve(w http.ResponseWriter, r *http.Request) {
 	v, _ := p.paths.LoadOrStore(r.URL.Path, new(atomic.Int64))
 	v.(*atomic.Int64).Add(1)
 	p.mu.Lock()
-	delay, status, huge := p.delay, p.status, p.huge
+	delay, status, huge, retry := p.delay, p.status, p.huge, p.retryAfter
 	p.mu.Unlock()
 	if delay > 0 {
 		select {
@@ -156,6 +164,9 @@ func (p *Page) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if status != 0 {
+		if retry != "" {
+			w.Header().Set("Retry-After", retry)
+		}
 		w.WriteHeader(status)
 		return
 	}
