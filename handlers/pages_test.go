@@ -413,3 +413,24 @@ func (d *pgDiscard) Write(p []byte) (int, error) { return len(p), nil }
 func (d *pgDiscard) WriteHeader(int)             {}
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+// The chart's legend names the normal range only when the chart has one: a
+// service the detector has not learned yet (under a day of history) says
+// so instead of a key to a band that is not drawn.
+func TestChartLegendWhileLearning(t *testing.T) {
+	w, r := pgServer(t)
+	fresh := pgStatus(9, "fresh", "Fresh App", models.LevelOK, 2)
+	for i := range fresh.Series {
+		fresh.Series[i].Baseline = nil
+	}
+	w.set(fresh)
+	for slug, c := range map[string]struct{ want, not string }{
+		"fresh":   {"Outcry is still learning what is usual for Fresh App", "Normal range for this time"},
+		"chatgpt": {"Normal range for this time", "still learning"},
+	} {
+		body := pgGet(r, "GET", "/s/"+slug).Body.String()
+		if !strings.Contains(body, c.want) || strings.Contains(body, c.not) {
+			t.Errorf("%s: the legend should say %q and not %q", slug, c.want, c.not)
+		}
+	}
+}

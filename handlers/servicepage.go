@@ -18,6 +18,7 @@ type servicePage struct {
 	Headline  string     // "problems", "possible" or "none"
 	Since     *time.Time // the open incident's start
 	Chart     template.HTML
+	Learning  bool // no bucket of the chart has a normal range yet
 	Problems  []shareView
 	Regions   []shareView
 	Incidents []incidentView
@@ -43,7 +44,7 @@ func (p *pages) servicePage(c *gin.Context, st models.ServiceStatus) servicePage
 	sp := servicePage{
 		pageMeta: pageMeta{Title: "Is " + v.Name + " down? · Outcry", Description: "Live status of " + v.Name + " and problems reported by its users.",
 			Feeds: &feedLinks{Title: "Incidents at " + v.Name, Base: "/s/" + v.Slug}},
-		serviceView: v, Headline: "none", Chart: chartSVG(v.Name, st.Series),
+		serviceView: v, Headline: "none", Chart: chartSVG(v.Name, st.Series), Learning: !anyBaseline(st.Series),
 		Problems: sharesOf(st.TopProblems, problemLabel), Regions: sharesOf(st.TopRegions, regionName),
 		Choices: choicesOf(st.Service.Problems), MaxNote: models.MaxNoteRunes,
 		Origin: p.h.PublicURL, UpdatedAt: st.UpdatedAt,
@@ -149,4 +150,15 @@ func (p *pages) renderChart(c *gin.Context, key renderKey, st models.ServiceStat
 		return nil
 	})
 	serveRendered(c, r, p.h.renderMetrics, kindChart)
+}
+
+// anyBaseline says whether any bucket has a normal range to draw (a model
+// has one after a day of history).
+func anyBaseline(series []models.Bucket) bool {
+	for _, b := range series {
+		if b.Baseline != nil {
+			return true
+		}
+	}
+	return false
 }
