@@ -89,15 +89,16 @@ func spokenLang(tag string) (string, bool) {
 }
 
 type embedPage struct {
-	Lang    string
-	Theme   string // "light", "dark" or "auto"
-	Name    string
-	Level   models.Level
-	Status  string
-	Count   string
-	Report  string
-	Spark   template.HTML
-	PageURL string
+	Lang     string
+	Theme    string // "light", "dark" or "auto"
+	Name     string
+	Level    models.Level
+	Status   string
+	Count    string
+	Official string // " · official: operational", "" without an official source
+	Report   string
+	Spark    template.HTML
+	PageURL  string
 }
 
 // embed is the iframe widget: status dot, words, sparkline and a link to the
@@ -118,22 +119,34 @@ func (p *pages) embed(c *gin.Context) {
 	if theme != "light" && theme != "dark" {
 		theme = "auto"
 	}
+	// Fresh while neither the service's snapshot nor its official status
+	// changed: the board's entry is read once, for the key and the
+	// rendering alike.
 	key := renderKey{kind: kindEmbed, slug: st.Service.Slug, variant: embedVariants[lang][theme]}
-	if !p.h.serveFresh(c, key, st.Version) {
-		p.renderEmbed(c, key, st, lang, theme)
+	o, hasOfficial := p.h.officialOf(st)
+	inputs := st.Version
+	if hasOfficial {
+		inputs = mix(inputs, o.Version+1)
+	}
+	if !p.h.serveFresh(c, key, inputs) {
+		p.renderEmbed(c, key, inputs, st, o, hasOfficial, lang, theme)
 	}
 }
 
 // renderEmbed renders and answers an embed (a render cache miss).
-func (p *pages) renderEmbed(c *gin.Context, key renderKey, st models.ServiceStatus, lang, theme string) {
-	p.cachedHTML(c, key, st.Version, varyEncLng, "embed.html", func() any {
+func (p *pages) renderEmbed(c *gin.Context, key renderKey, inputs uint64, st models.ServiceStatus, o models.OfficialStatus, hasOfficial bool, lang, theme string) {
+	p.cachedHTML(c, key, inputs, varyEncLng, "embed.html", func() any {
 		w := embedLangs[lang]
 		v := serviceViewOf(st)
-		return embedPage{
+		e := embedPage{
 			Lang: lang, Theme: theme, Name: v.Name, Level: v.Level, Status: w.Levels[v.Level],
 			Count: strings.Replace(w.Reports, "%s", thousands(v.Reports15m), 1), Report: w.Report,
 			Spark: v.Spark, PageURL: v.URL,
 		}
+		if hasOfficial {
+			e.Official = officialSuffix(o)
+		}
+		return e
 	})
 }
 

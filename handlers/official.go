@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,13 +24,33 @@ type officialView struct {
 // render inputs, so a new official status (or an acknowledgement) renders
 // the page, the status JSON and the widget's data again.
 func (h *Handler) officialInputs(st models.ServiceStatus, inputs uint64) uint64 {
-	if h.Official == nil {
-		return inputs
-	}
-	if o, ok := h.Official.Official(st.Service.ID); ok && o.Source == st.Service.OfficialStatusURL {
+	if o, ok := h.officialOf(st); ok {
 		return mix(inputs, o.Version+1)
 	}
 	return inputs
+}
+
+// officialOf is the board's entry for st's service, when it was read from
+// the URL the service names now. The board takes no lock to read.
+func (h *Handler) officialOf(st models.ServiceStatus) (models.OfficialStatus, bool) {
+	if h.Official == nil {
+		return models.OfficialStatus{}, false
+	}
+	o, ok := h.Official.Official(st.Service.ID)
+	if !ok || o.Source != st.Service.OfficialStatusURL {
+		return models.OfficialStatus{}, false
+	}
+	return o, true
+}
+
+// officialSuffix is what the widgets add to their count: " · official:
+// major outage", or " · official: unavailable" while the page cannot be
+// read (static/assets/widget.js says the same from the status JSON).
+func officialSuffix(o models.OfficialStatus) string {
+	if o.UnavailableSince != nil {
+		return " · official: unavailable"
+	}
+	return " · official: " + strings.ReplaceAll(string(o.Status), "_", " ")
 }
 
 // official is what the read paths show of st's service's official status:

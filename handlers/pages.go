@@ -80,15 +80,22 @@ var (
 
 // secureHTML sets the headers of an HTML answer: its CSP, and with it the
 // frame policy (pages refuse every frame; the embed lets any site frame it).
+//
+// The embed's referrer policy is at the top of its <head> (<meta
+// name="referrer">, static/templates/embed.html), which browsers apply to
+// the document exactly as the header: the embed is the hottest HTML answer
+// and one header more would take its header map past 8 entries
+// (serveRendered). Its uncached answers (errors) send the header
+// (render).
 func secureHTML(csp []string, framable bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		hd := c.Writer.Header()
 		hd["Content-Security-Policy"] = csp
 		hd["X-Content-Type-Options"] = nosniff
-		hd["Referrer-Policy"] = referrer
 		if framable {
 			hd["Cross-Origin-Resource-Policy"] = crossCORP
 		} else {
+			hd["Referrer-Policy"] = referrer
 			hd["X-Frame-Options"] = frameDeny
 		}
 	}
@@ -138,6 +145,7 @@ func (p *pages) render(c *gin.Context, status int, name string, data any) {
 	}
 	hd := c.Writer.Header()
 	hd["Cache-Control"] = noStore
+	hd["Referrer-Policy"] = referrer
 	c.Data(status, htmlType[0], buf.Bytes())
 }
 

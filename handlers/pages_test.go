@@ -243,8 +243,19 @@ func TestPublicPages(t *testing.T) {
 			if xfo := rec.Header().Get("X-Frame-Options"); tc.frame != "" && (tc.frame == denied) != (xfo == "DENY") {
 				t.Errorf("X-Frame-Options %q with frame policy %q", xfo, tc.frame)
 			}
-			if tc.frame != "" && rec.Header().Get("Referrer-Policy") == "" {
-				t.Error("no Referrer-Policy")
+			if tc.frame != "" {
+				// The embed says its referrer policy at the top of its head
+				// (before anything it fetches); every other page in the header.
+				rp := rec.Header().Get("Referrer-Policy")
+				if m := metaReferrer.FindStringSubmatch(rec.Body.String()); tc.frame == framed && tc.status == http.StatusOK && m != nil {
+					if rp != "" {
+						t.Errorf("the embed says its referrer policy twice (header %q)", rp)
+					}
+					rp = m[1]
+				}
+				if rp != "strict-origin-when-cross-origin" {
+					t.Errorf("referrer policy %q", rp)
+				}
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(rec.Body.String(), w) {
@@ -257,6 +268,10 @@ func TestPublicPages(t *testing.T) {
 		})
 	}
 }
+
+// metaReferrer is a referrer policy said in a document's head before any
+// element that fetches.
+var metaReferrer = regexp.MustCompile(`^<!doctype html>\s*<html[^>]*>\s*<head>\s*<meta charset="utf-8">\s*<meta name="referrer" content="([^"]+)">`)
 
 func TestWidgetIsSharedWithEveryOrigin(t *testing.T) {
 	_, r := pgServer(t)

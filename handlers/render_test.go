@@ -247,3 +247,64 @@ func BenchmarkReadPaths(b *testing.B) {
 		})
 	}
 }
+
+// Through a real net/http server every rendered answer, in every encoding,
+// is framed by a Content-Length equal to its body (ours for bodies net/http
+// does not buffer, net/http's below that), never chunked.
+func TestRenderedFraming(t *testing.T) {
+	_, r := pgServer(t)
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for _, path := range cachedPaths {
+		for _, ae := range []string{"", "gzip", "br"} {
+			req, _ := http.NewRequest("GET", srv.URL+path, nil)
+			if ae != "" {
+				req.Header.Set("Accept-Encoding", ae)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) != 0 || resp.ContentLength != int64(len(body)) {
+				t.Errorf("%s (%q): %d, Transfer-Encoding %v, Content-Length %d for %d bytes",
+					path, ae, resp.StatusCode, resp.TransferEncoding, resp.ContentLength, len(body))
+			}
+		}
+	}
+}
+
+// headerCount records how many header entries an answer had when it was
+// written.
+type headerCount struct {
+	pgDiscard
+	n int
+}
+
+func (h *headerCount) WriteHeader(int) { h.n = len(h.h) }
+
+// The hot answers (the embed, the status JSON, badges) set at most 8 header
+// entries, in every encoding and on a 304: net/http clones the map for
+// each answer, and a 9th entry costs a map table in both (serveRendered).
+func TestHotAnswersHeaderEntries(t *testing.T) {
+	_, r := pgServer(t)
+	for _, path := range []string{"/embed/sora", "/embed/sora?lang=ko&theme=dark", "/api/v1/services/sora", "/badge/sora.svg", "/badge/sora.json"} {
+		for _, ae := range []string{"", "gzip", "br"} {
+			req := httptest.NewRequest("GET", path, nil)
+			req.Header.Set("Accept-Encoding", ae)
+			w := &headerCount{pgDiscard: pgDiscard{h: http.Header{}}}
+			r.ServeHTTP(w, req)
+			if w.n > 8 {
+				t.Errorf("%s (%q): %d header entries: %v", path, ae, w.n, w.h)
+			}
+			req.Header.Set("If-None-Match", w.h.Get("ETag"))
+			w304 := &headerCount{pgDiscard: pgDiscard{h: http.Header{}}}
+			r.ServeHTTP(w304, req)
+			if w304.n > 8 {
+				t.Errorf("%s (%q) 304: %d header entries", path, ae, w304.n)
+			}
+		}
+	}
+}

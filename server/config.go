@@ -52,6 +52,10 @@ type Config struct {
 	// status URLs reach loopback and private addresses: tests and private
 	// deployments, like OUTCRY_WEBHOOK_ALLOW_PRIVATE.
 	OfficialAllowPrivate bool
+	// HeapFloorMB (OUTCRY_HEAP_FLOOR_MB) is the GC's smallest heap goal in
+	// MiB while the live heap is smaller (internal/gcfloor); 0 leaves the
+	// GC alone, as does GOGC set in the environment.
+	HeapFloorMB int
 }
 
 // Load reads the configuration through getenv (os.Getenv in production),
@@ -202,6 +206,11 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("OUTCRY_NETWORK_EVIDENCE=%q: want a whole number from 1 to 64", getenv("OUTCRY_NETWORK_EVIDENCE")))
 	}
 	c.NetworkEvidence = evidence
+	floor, err := strconv.Atoi(get("OUTCRY_HEAP_FLOOR_MB", "64"))
+	if err != nil || floor < 0 || floor > 1<<16 {
+		errs = append(errs, fmt.Errorf("OUTCRY_HEAP_FLOOR_MB=%q: want a whole number of MiB from 0 (off) to 65536", getenv("OUTCRY_HEAP_FLOOR_MB")))
+	}
+	c.HeapFloorMB = floor
 	if store.IsPostgres(c.DatabaseURL) {
 		// Several replicas share one database: their limits, dedupe and
 		// counters must be shared too, and they must hash reporters alike.

@@ -20,7 +20,8 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Addr != ":8080" || c.DatabaseURL != "outcry.db" || c.RedisURL != "" || c.RedisPrefix != "outcry:" ||
 		c.PublicURL != "http://localhost:8080" || !c.Demo || c.WebhookAllowPrivate || c.AccessLog != "all" ||
 		c.LogFormat != "json" || c.Retention != 30*24*time.Hour || c.RollupRetention != 400*24*time.Hour ||
-		c.ShutdownTimeout != 20*time.Second || c.ReporterLimit != redis_rate.PerMinute(5) || c.NetworkLimit != redis_rate.PerMinute(300) {
+		c.ShutdownTimeout != 20*time.Second || c.ReporterLimit != redis_rate.PerMinute(5) || c.NetworkLimit != redis_rate.PerMinute(300) ||
+		c.HeapFloorMB != 64 {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if strings.Join(c.TrustedProxies, ",") != "127.0.0.0/8,::1/128" {
@@ -49,6 +50,7 @@ func TestLoadCollectsEveryError(t *testing.T) {
 		"OUTCRY_ADMIN_TOKEN":            "short",
 		"OUTCRY_HASH_SECRET":            "short",
 		"OUTCRY_PUBLIC_URL":             "status.example.com",
+		"OUTCRY_HEAP_FLOOR_MB":          "-1",
 	}
 	_, err := Load(envOf(bad))
 	if err == nil {
@@ -88,6 +90,7 @@ func TestLoadValues(t *testing.T) {
 		"OUTCRY_ROLLUP_RETENTION":      "183d",
 		"OUTCRY_HASH_SECRET":           "0123456789abcdef0123",
 		"OUTCRY_WEBHOOK_ALLOW_PRIVATE": "true",
+		"OUTCRY_HEAP_FLOOR_MB":         "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +99,7 @@ func TestLoadValues(t *testing.T) {
 	want.Burst = 3
 	if c.AdminToken != "0123456789abcdef-from-file" || c.ReporterLimit != want || c.Retention != 36*time.Hour ||
 		strings.Join(c.TrustedProxies, ",") != "10.0.0.1/32,192.168.0.0/16" || c.PublicURL != "https://status.example.com" ||
-		c.Demo || c.AccessLog != "errors" || c.ShutdownTimeout != 5*time.Second || !c.WebhookAllowPrivate {
+		c.Demo || c.AccessLog != "errors" || c.ShutdownTimeout != 5*time.Second || !c.WebhookAllowPrivate || c.HeapFloorMB != 0 {
 		t.Fatalf("%+v", c)
 	}
 	if _, err := Load(envOf(map[string]string{"OUTCRY_ADMIN_TOKEN_FILE": filepath.Join(dir, "missing")})); err == nil ||

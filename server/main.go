@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/outcry/outcry/internal/gcfloor"
 )
 
 // Serve loads the configuration from getenv, serves until ctx ends and
@@ -19,6 +21,12 @@ func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer) in
 	}
 	if getenv("GIN_MODE") == "" {
 		gin.SetMode(gin.ReleaseMode)
+	}
+	// A process-wide setting, so here and not in New (tests run many apps
+	// in one process).
+	if cfg.HeapFloorMB > 0 && getenv("GOGC") == "" {
+		floor := gcfloor.Start(uint64(cfg.HeapFloorMB) << 20)
+		defer floor.Stop()
 	}
 	w := &lockedWriter{w: stderr} // application and access lines share one stream
 	log := NewLogger(cfg, w)

@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -347,6 +349,51 @@ func TestOfficialConditionalRequests(t *testing.T) {
 	eventually(t, "the change", func() bool {
 		v := officialOf(t, app, "acme")
 		return v.Official != nil && v.Official.Status == "degraded"
+	})
+}
+
+// The iframe embed shows the official status as the script widget does,
+// and a change of it changes the embed's bytes and ETag at once: the
+// moment the status JSON shows the new status, the embed does too, and a
+// revalidation with the old ETag gets the new document.
+func TestEmbedFollowsOfficialStatus(t *testing.T) {
+	page := officialtest.NewPage(t, "statuspage", "Acme", officialtest.Component{ID: "a", Name: "API", Status: "operational"})
+	app := servertest.Start(t, nil, func(o *server.Options) {
+		o.RunnerInterval, o.OfficialInterval = 20*time.Millisecond, 20*time.Millisecond
+	})
+	createWithOfficial(t, app, "acme", page.URL)
+	var before servertest.Response
+	eventually(t, "the official status in the embed", func() bool {
+		before = app.Do(t, "GET", "/embed/acme", nil)
+		return before.Status == http.StatusOK && strings.Contains(string(before.Body), "0 reports in 15 min · official: operational</small>")
+	})
+	etag := before.Header.Get("ETag")
+	page.Set("major", map[string]string{"API": "major_outage"}, nil, time.Now())
+	eventually(t, "the new official status in the status JSON", func() bool {
+		v := officialOf(t, app, "acme")
+		return v.Official != nil && v.Official.Status == "major_outage"
+	})
+	for _, ae := range []string{"", "gzip"} {
+		r := app.Do(t, "GET", "/embed/acme", nil, "If-None-Match", etag, "Accept-Encoding", ae)
+		if r.Status != http.StatusOK || strings.HasPrefix(r.Header.Get("ETag"), strings.TrimSuffix(etag, `"`)) { // "tag" or "tag-gz": the old document
+			t.Fatalf("Accept-Encoding %q: the embed answered %d with ETag %s (before: %s) after the official status changed", ae, r.Status, r.Header.Get("ETag"), etag)
+		}
+		body := r.Body
+		if ae == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ = io.ReadAll(zr)
+		}
+		if !strings.Contains(string(body), "· official: major outage</small>") {
+			t.Errorf("Accept-Encoding %q: the embed does not show the new official status:\n%s", ae, r.Body)
+		}
+	}
+	// Unavailable, as the script widget says it.
+	page.Fail(http.StatusInternalServerError)
+	eventually(t, "the embed to say the page cannot be read", func() bool {
+		return strings.Contains(string(app.Do(t, "GET", "/embed/acme", nil).Body), "· official: unavailable</small>")
 	})
 }
 

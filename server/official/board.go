@@ -3,7 +3,9 @@ package official
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/outcry/outcry/models"
@@ -14,24 +16,38 @@ import (
 // it from the database (Follow). Each entry has a version that changes
 // whenever what it shows changes, or an incident of the service was
 // acknowledged (pages mix it into their render keys).
+//
+// Readers take no lock: the map they read is never changed once published,
+// and writers (a poll that changed something, a follower's read, an
+// acknowledgement: seconds apart) publish a changed copy. The status JSON
+// and the embed read it on every request, on every core.
 type Board struct {
-	mu sync.RWMutex
-	m  map[uint]models.OfficialStatus
-	at map[uint]time.Time // the stored row's stamp, for followers
-	n  uint64
+	cur atomic.Pointer[map[uint]models.OfficialStatus]
+	mu  sync.Mutex         // writers
+	at  map[uint]time.Time // the stored row's stamp, for followers (under mu)
+	n   uint64             // the last version given (under mu)
 }
 
 // NewBoard is an empty board.
 func NewBoard() *Board {
-	return &Board{m: map[uint]models.OfficialStatus{}, at: map[uint]time.Time{}}
+	b := &Board{at: map[uint]time.Time{}}
+	b.cur.Store(&map[uint]models.OfficialStatus{})
+	return b
 }
 
 // Official is a service's official status; false when it has none.
 func (b *Board) Official(serviceID uint) (models.OfficialStatus, bool) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	st, ok := b.m[serviceID]
+	st, ok := (*b.cur.Load())[serviceID]
 	return st, ok
+}
+
+// update publishes a copy of the board changed by f, if f changed it.
+// The caller holds mu.
+func (b *Board) update(f func(m map[uint]models.OfficialStatus) bool) {
+	next := maps.Clone(*b.cur.Load())
+	if f(next) {
+		b.cur.Store(&next)
+	}
 }
 
 // Set records a service's official status as of stamp; the version
@@ -39,40 +55,54 @@ func (b *Board) Official(serviceID uint) (models.OfficialStatus, bool) {
 func (b *Board) Set(serviceID uint, st models.OfficialStatus, stamp time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	old, ok := b.m[serviceID]
+	b.update(func(m map[uint]models.OfficialStatus) bool { return b.set(m, serviceID, st, stamp) })
+}
+
+// set is Set on the draft m; it reports whether it changed m.
+func (b *Board) set(m map[uint]models.OfficialStatus, serviceID uint, st models.OfficialStatus, stamp time.Time) bool {
+	old, ok := m[serviceID]
 	st.Version = old.Version
 	if ok && old.Same(st) && b.at[serviceID].Equal(stamp) {
-		return
+		return false
 	}
 	b.n++
 	st.Version = b.n
-	b.m[serviceID] = st
+	m[serviceID] = st
 	b.at[serviceID] = stamp
+	return true
 }
 
 // Bump changes a service's version (an incident was acknowledged).
 func (b *Board) Bump(serviceID uint) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	st, ok := b.m[serviceID]
-	if !ok {
-		return
-	}
-	b.n++
-	st.Version = b.n
-	b.m[serviceID] = st
+	b.update(func(m map[uint]models.OfficialStatus) bool {
+		st, ok := m[serviceID]
+		if !ok {
+			return false
+		}
+		b.n++
+		st.Version = b.n
+		m[serviceID] = st
+		return true
+	})
 }
 
 // Forget drops services not in keep.
 func (b *Board) Forget(keep func(uint) bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for id := range b.m {
-		if !keep(id) {
-			delete(b.m, id)
-			delete(b.at, id)
+	b.update(func(m map[uint]models.OfficialStatus) bool {
+		changed := false
+		for id := range m {
+			if !keep(id) {
+				delete(m, id)
+				delete(b.at, id)
+				changed = true
+			}
 		}
-	}
+		return changed
+	})
 }
 
 // Sources is where a board reads the stored states (server/store).
@@ -87,12 +117,18 @@ func (b *Board) Load(ctx context.Context, src Sources, since time.Time) (time.Ti
 	if err != nil {
 		return since, err
 	}
-	for _, r := range rows {
-		b.Set(r.ServiceID, models.OfficialStatusOf(r), r.UpdatedAt)
-		if r.UpdatedAt.After(since) {
-			since = r.UpdatedAt
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.update(func(m map[uint]models.OfficialStatus) bool {
+		changed := false
+		for _, r := range rows {
+			changed = b.set(m, r.ServiceID, models.OfficialStatusOf(r), r.UpdatedAt) || changed
+			if r.UpdatedAt.After(since) {
+				since = r.UpdatedAt
+			}
 		}
-	}
+		return changed
+	})
 	return since, nil
 }
 
