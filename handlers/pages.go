@@ -101,17 +101,8 @@ func secureHTML(csp []string, framable bool) gin.HandlerFunc {
 	}
 }
 
-// lookup is a service's status from the snapshot; a service created since
-// the last detector tick is shown as having no problems yet.
-func (p *pages) lookup(slug string) (models.ServiceStatus, bool) {
-	if st, ok := p.h.Status.Status(slug); ok {
-		return st, true
-	}
-	if svc, ok := p.h.Catalog.Lookup(slug); ok {
-		return models.ServiceStatus{Service: svc, Level: models.LevelOK, UpdatedAt: svc.UpdatedAt}, true
-	}
-	return models.ServiceStatus{}, false
-}
+// lookup is a service's status from the snapshot (Handler.lookup).
+func (p *pages) lookup(slug string) (models.ServiceStatus, bool) { return p.h.lookup(slug) }
 
 // cachedHTML answers the template name rendered from data() under key, from
 // the render cache while inputs are unchanged.

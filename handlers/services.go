@@ -65,7 +65,7 @@ func (h *Handler) cachedJSON(c *gin.Context, key renderKey, inputs uint64, v fun
 }
 
 func (h *Handler) status(c *gin.Context) (models.ServiceStatus, bool) {
-	st, ok := h.Status.Status(c.Param("slug"))
+	st, ok := h.lookup(c.Param("slug"))
 	if !ok {
 		h.respondError(c, models.Errorf(models.CodeNotFound, "no service %q", c.Param("slug")))
 	}
@@ -248,4 +248,17 @@ func decodeStrict(raw []byte, v any) error {
 		return models.Errorf(models.CodeInvalid, "%s is not a field of this body", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return models.Errorf(models.CodeMalformed, "malformed JSON: %v", err)
+}
+
+// lookup is a service's status from the snapshot; a service created since
+// the last detector tick is shown as having no problems yet, alike on the
+// pages, the widget's JSON and the badges.
+func (h *Handler) lookup(slug string) (models.ServiceStatus, bool) {
+	if st, ok := h.Status.Status(slug); ok {
+		return st, true
+	}
+	if svc, ok := h.Catalog.Lookup(slug); ok {
+		return models.ServiceStatus{Service: svc, Level: models.LevelOK, UpdatedAt: svc.UpdatedAt}, true
+	}
+	return models.ServiceStatus{}, false
 }

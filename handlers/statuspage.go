@@ -193,14 +193,9 @@ func (h *Handler) spCatalogue(c *gin.Context, ep string) {
 
 // spService answers an endpoint of one service's page.
 func (h *Handler) spService(c *gin.Context, ep string) {
-	st, ok := h.Status.Status(c.Param("slug"))
+	st, ok := h.status(c)
 	if !ok {
-		svc, known := h.Catalog.Lookup(c.Param("slug"))
-		if !known {
-			h.respondError(c, models.Errorf(models.CodeNotFound, "no service %q", c.Param("slug")))
-			return
-		}
-		st = models.ServiceStatus{Service: svc, Level: models.LevelOK, UpdatedAt: svc.UpdatedAt}
+		return
 	}
 	key := renderKey{kind: kindStatuspage, slug: st.Service.Slug, variant: ep}
 	inputs := pageInputs(st)

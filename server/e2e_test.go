@@ -208,3 +208,32 @@ func TestShutdownLosesNoAcknowledgedReport(t *testing.T) {
 	}
 	t.Logf("%d accepted, %d rows", accepted.Load(), rows)
 }
+
+// A service created since the detector's last tick is answered everywhere
+// at once, as having no problems yet: the widget's JSON, its chart data and
+// incidents, the Statuspage API, the page, the embed and the badge (the
+// JSON answered 404 until the next tick).
+func TestNewServiceAnswersBeforeTheNextTick(t *testing.T) {
+	app := servertest.Start(t, nil, func(o *server.Options) { o.RunnerInterval = time.Hour })
+	app.CreateService(t, "fresh")
+	for _, c := range []struct{ path, want string }{
+		{"/api/v1/services/fresh", `"slug":"fresh"`},
+		{"/api/v1/services/fresh/timeseries", `"service":"fresh"`},
+		{"/api/v1/services/fresh/incidents", `"items":[]`},
+		{"/s/fresh/api/v2/status.json", `"indicator":"none"`},
+		{"/s/fresh", "No current problems with"},
+		{"/embed/fresh", "fresh"},
+		{"/badge/fresh.svg", "<svg"},
+	} {
+		r := app.Do(t, "GET", c.path, nil)
+		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), c.want) {
+			t.Errorf("%s: %d %.300s; want 200 with %s", c.path, r.Status, r.Body, c.want)
+		}
+	}
+	var st struct {
+		Status string `json:"status"`
+	}
+	if app.Do(t, "GET", "/api/v1/services/fresh", nil).JSON(t, &st); st.Status != "ok" {
+		t.Errorf("a new service's status is %q, want ok", st.Status)
+	}
+}
