@@ -21,8 +21,9 @@ var (
 // the framing (bufferBeforeChunkingSize in net/http's server.go): a body
 // written in one piece no larger than this gets its Content-Length from
 // net/http itself, written beside Date without a header map entry. Larger
-// bodies, and HEAD answers (no body written), need ours, or they would go
-// out chunked (TestRenderedFraming holds net/http to this).
+// bodies need ours, or they would go out chunked (TestRenderedFraming holds
+// net/http to this). HEAD comes here as GET (HeadAsGet): net/http frames it
+// as the GET and writes no body.
 const netHTTPBuffered = 2048
 
 // serveRendered answers a rendered resource: 304 when If-None-Match names
@@ -51,16 +52,14 @@ func serveRendered(c *gin.Context, r *rendered, metrics *RenderMetrics, kind ren
 		}
 	}
 	hd["Content-Type"] = r.ctype
-	if len(r.body[enc]) > netHTTPBuffered || c.Request.Method == http.MethodHead {
+	if len(r.body[enc]) > netHTTPBuffered {
 		hd["Content-Length"] = r.length[enc]
 	}
 	if enc != encIdentity {
 		hd["Content-Encoding"] = encHeader[enc]
 	}
 	c.Writer.WriteHeader(r.status)
-	if c.Request.Method != http.MethodHead {
-		_, _ = c.Writer.Write(r.body[enc])
-	}
+	_, _ = c.Writer.Write(r.body[enc])
 }
 
 // serveFresh answers from the render cache when the resource of key was

@@ -3,7 +3,10 @@ package server_test
 import (
 	"database/sql"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -235,5 +238,55 @@ func TestNewServiceAnswersBeforeTheNextTick(t *testing.T) {
 	}
 	if app.Do(t, "GET", "/api/v1/services/fresh", nil).JSON(t, &st); st.Status != "ok" {
 		t.Errorf("a new service's status is %q, want ok", st.Status)
+	}
+}
+
+// HEAD is answered as GET without a body (uptime monitors, curl -I): the
+// same status, ETag and Content-Length as the GET, for rendered answers
+// small and large, pages, badges, errors and probes; a path that only
+// takes POST answers 405. On the wire no body follows: the next answer on
+// the same connection starts right after the head's blank line.
+func TestHeadAnswersAsGet(t *testing.T) {
+	app := servertest.Start(t, nil, fastRunner)
+	app.CreateService(t, "acme")
+	app.WaitTicks(t, 1)
+	for _, c := range []struct {
+		path   string
+		status int
+	}{
+		{"/api/v1/services/acme", 200}, {"/api/v1/services", 200}, {"/s/acme", 200}, {"/", 200}, {"/badge/acme.svg", 200},
+		{"/embed/acme", 200}, {"/healthz", 200}, {"/api/v1/services/nope", 404}, {"/api/v1/services/acme/reports", 405},
+	} {
+		get := app.Do(t, "GET", c.path, nil, "Accept-Encoding", "identity")
+		head := app.Do(t, "HEAD", c.path, nil, "Accept-Encoding", "identity")
+		if get.Status != c.status || head.Status != c.status {
+			t.Errorf("%s: GET %d, HEAD %d; want %d", c.path, get.Status, head.Status, c.status)
+			continue
+		}
+		if len(head.Body) != 0 || head.Header.Get("ETag") != get.Header.Get("ETag") || head.Header.Get("Content-Type") != get.Header.Get("Content-Type") {
+			t.Errorf("%s: HEAD body %d B, ETag %q, type %q; GET ETag %q, type %q", c.path, len(head.Body),
+				head.Header.Get("ETag"), head.Header.Get("Content-Type"), get.Header.Get("ETag"), get.Header.Get("Content-Type"))
+		}
+		if cl := head.Header.Get("Content-Length"); c.status == 200 && cl != strconv.Itoa(len(get.Body)) {
+			t.Errorf("%s: HEAD Content-Length %q, GET body %d B", c.path, cl, len(get.Body))
+		}
+	}
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(app.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, "HEAD /s/acme HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, rest, ok := strings.Cut(string(raw), "\r\n\r\n")
+	if !ok || !strings.HasPrefix(head, "HTTP/1.1 200") || !strings.HasPrefix(rest, "HTTP/1.1 200") {
+		t.Errorf("HEAD then GET on one connection:\n%.600s", raw)
 	}
 }

@@ -214,7 +214,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		}
 	}
 	a.httpSrv = &http.Server{
-		Handler:           a.engine,
+		Handler:           handlers.HeadAsGet(a.engine),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
