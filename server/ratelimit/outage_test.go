@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/outcry/outcry/models"
 )
 
@@ -273,5 +274,62 @@ func TestNobodyCountedTwiceUnderLoadAcrossRestart(t *testing.T) {
 		if seen[m.Reporter]++; seen[m.Reporter] == 2 {
 			t.Errorf("%s counted twice", m.Reporter)
 		}
+	}
+}
+
+// TestBatchJudgesInOrder: one script call with repeated reporters and
+// networks decides exactly as the same admissions sent one at a time (the
+// batch's GCRA states are read once and kept current within the call).
+func TestBatchJudgesInOrder(t *testing.T) {
+	rdb := testRedis(t)
+	cfg := Config{Reporter: redis_rate.PerMinute(3), Network: redis_rate.PerMinute(5)}
+	at := time.Now()
+	var as []models.Admission
+	for i := range 24 {
+		r := "r" + itoa(i%4)
+		as = append(as, models.Admission{ServiceID: uint(1 + i%2), Reporter: r, Network: "n" + itoa(i%4/2), Problem: "login", At: at})
+	}
+	run := func(batch bool) []models.Admittance {
+		r, err := NewRedis(rdb, Config{Prefix: testPrefix(t, rdb), Reporter: cfg.Reporter, Network: cfg.Network}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh := r.shards[0]
+		if err := rdb.Set(context.Background(), sh.seeded, "1", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		var calls []*admitCall
+		for _, a := range as {
+			calls = append(calls, &admitCall{a: a})
+		}
+		if batch {
+			r.admitBatch(context.Background(), sh, calls)
+		} else {
+			for _, c := range calls {
+				r.admitBatch(context.Background(), sh, []*admitCall{c})
+			}
+		}
+		out := make([]models.Admittance, len(calls))
+		for i, c := range calls {
+			if c.err != nil {
+				t.Fatal(c.err)
+			}
+			out[i] = c.d
+			out[i].RetryAfter, out[i].ResetAfter = 0, 0 // Redis's clock moves between calls
+		}
+		return out
+	}
+	one, all := run(false), run(true)
+	counted := 0
+	for i := range as {
+		if one[i] != all[i] {
+			t.Errorf("admission %d (%+v): one at a time %+v, in one batch %+v", i, as[i], one[i], all[i])
+		}
+		if all[i].Counted {
+			counted++
+		}
+	}
+	if counted == 0 || all[len(all)-1].Allowed {
+		t.Fatalf("the case is too easy: %d counted, last allowed %v", counted, all[len(all)-1].Allowed)
 	}
 }
