@@ -4,6 +4,7 @@ package handlers
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -99,7 +100,11 @@ type Deps struct {
 	// limits it to statuses of 400 and above.
 	AccessLog        *slog.Logger
 	AccessErrorsOnly bool
-	Now              func() time.Time
+	// AccessJSON (optional): where AccessLog writes, when it writes slog's
+	// JSON. The access lines are then appended by hand in the same shape
+	// and written here (AccessLog still decides which levels are written).
+	AccessJSON io.Writer
+	Now        func() time.Time
 }
 
 // Handler serves every route; see Routes.

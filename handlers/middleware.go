@@ -136,20 +136,32 @@ func (h *Handler) observe(ids *requestIDs) gin.HandlerFunc {
 		if !h.AccessLog.Enabled(c, level) {
 			return
 		}
-		attrs := [7]slog.Attr{
-			slog.String("request_id", id), slog.String("method", methodLabel(c.Request.Method)),
-			slog.String("route", route), slog.Int("status", status),
-			slog.Float64("latency_ms", float64(took.Microseconds())/1000), slog.Int("bytes", c.Writer.Size()),
-		}
-		n := 6
+		latencyMS := float64(took.Microseconds()) / 1000
+		var suppressed int64
 		if status == http.StatusTooManyRequests {
 			write, left := limited.take(start)
 			if !write {
 				return
 			}
-			if left > 0 {
-				attrs[n], n = slog.Int64("suppressed_429s", left), n+1
-			}
+			suppressed = left
+		}
+		if h.AccessJSON != nil {
+			bp := accessBufs.Get().(*[]byte)
+			line := accessLine{time: time.Now(), level: level, requestID: id, method: methodLabel(c.Request.Method),
+				route: route, status: status, latencyMS: latencyMS, bytes: c.Writer.Size(), suppressed: suppressed}
+			*bp = appendAccessLine((*bp)[:0], &line)
+			_, _ = h.AccessJSON.Write(*bp)
+			accessBufs.Put(bp)
+			return
+		}
+		attrs := [7]slog.Attr{
+			slog.String("request_id", id), slog.String("method", methodLabel(c.Request.Method)),
+			slog.String("route", route), slog.Int("status", status),
+			slog.Float64("latency_ms", latencyMS), slog.Int("bytes", c.Writer.Size()),
+		}
+		n := 6
+		if suppressed > 0 {
+			attrs[n], n = slog.Int64("suppressed_429s", suppressed), n+1
 		}
 		h.AccessLog.LogAttrs(c, level, "http", attrs[:n]...)
 	}

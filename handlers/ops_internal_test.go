@@ -172,8 +172,17 @@ func TestLimitedLinesOutOfOrder(t *testing.T) {
 }
 
 func TestFlushAccessLogWritesTheLastCount(t *testing.T) {
+	t.Run("slog", func(t *testing.T) { testFlushAccessLog(t, false) })
+	t.Run("hand-made JSON", func(t *testing.T) { testFlushAccessLog(t, true) })
+}
+
+func testFlushAccessLog(t *testing.T, hand bool) {
 	var logs syncBuf
-	h, r := opsEngine(t, Deps{AccessLog: slog.New(slog.NewJSONHandler(&logs, nil)), Log: slog.New(slog.DiscardHandler)})
+	d := Deps{AccessLog: slog.New(slog.NewJSONHandler(&logs, nil)), Log: slog.New(slog.DiscardHandler)}
+	if hand {
+		d.AccessJSON = &logs
+	}
+	h, r := opsEngine(t, d)
 	for range 50 {
 		serve(r, "GET", "/limited")
 	}
@@ -195,5 +204,48 @@ func TestFlushAccessLogWritesTheLastCount(t *testing.T) {
 	}
 	if total != 50 {
 		t.Fatalf("the access log accounts for %d of 50 rate-limited requests:\n%s", total, strings.Join(logs.lines(), "\n"))
+	}
+}
+
+// TestAccessJSONLinesAreSlogs: with AccessJSON the access lines are the
+// ones the slog JSON handler writes (but for the time and the latency),
+// and AccessLog's level still decides which are written.
+func TestAccessJSONLinesAreSlogs(t *testing.T) {
+	requests := func(r http.Handler) {
+		for _, target := range []string{"/readyz", "/boom", "/limited", "/nowhere"} {
+			req := httptest.NewRequest("GET", target, nil)
+			req.Header.Set("X-Request-ID", "fixed-é<&>\\\x01\xff")
+			r.ServeHTTP(httptest.NewRecorder(), req)
+		}
+		req := httptest.NewRequest("BREW", "/readyz", nil)
+		req.Header.Set("X-Request-ID", "brew")
+		r.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	normal := func(lines []string) string {
+		for i, l := range lines {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("line %q: %v", l, err)
+			}
+			l = strings.Replace(l, `"time":"`+m["time"].(string)+`"`, `"time":T`, 1)
+			lat, _ := json.Marshal(m["latency_ms"])
+			lines[i] = strings.Replace(l, `"latency_ms":`+string(lat)+`,`, `"latency_ms":L,`, 1)
+		}
+		return strings.Join(lines, "\n")
+	}
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelError} {
+		var viaSlog, hand, unused syncBuf
+		_, r := opsEngine(t, Deps{AccessLog: slog.New(slog.NewJSONHandler(&viaSlog, &slog.HandlerOptions{Level: level})), Log: slog.New(slog.DiscardHandler)})
+		requests(r)
+		_, r = opsEngine(t, Deps{AccessLog: slog.New(slog.NewJSONHandler(&unused, &slog.HandlerOptions{Level: level})),
+			AccessJSON: &hand, Log: slog.New(slog.DiscardHandler)})
+		requests(r)
+		want, got := normal(viaSlog.lines()), normal(hand.lines())
+		if got != want || unused.b.Len() != 0 {
+			t.Fatalf("level %s: hand-made lines\n%s\nslog's\n%s\n(%d bytes through slog)", level, got, want, unused.b.Len())
+		}
+		if n := len(hand.lines()); (level == slog.LevelInfo) != (n == 5) || (level == slog.LevelError) != (n == 1) {
+			t.Fatalf("level %s: %d lines", level, n)
+		}
 	}
 }

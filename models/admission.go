@@ -7,7 +7,10 @@ import (
 
 // Admission asks whether a report may be accepted and whether it counts.
 // Reporter and Network are keyed hashes (of the address and of its /24 or
-// /48); no raw address ever reaches the limiter.
+// /48); no raw address ever reaches the limiter. So a reporter always comes
+// with the same network (on the same day's key), which the Redis limiter
+// relies on: with one evidence slot per network, the network's slot is the
+// reporter's dedupe marker too.
 type Admission struct {
 	ServiceID uint
 	Reporter  string

@@ -187,15 +187,19 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		ready = append(ready, handlers.Checker{Name: "redis", Check: a.limits.Ping, Optional: true})
 	}
 	accessLog := a.log
+	var accessJSON io.Writer
 	if opts.LogWriter != nil {
 		a.access = newBufferedLog(opts.LogWriter, 500*time.Millisecond)
 		accessLog = NewLogger(cfg, a.access)
+		if cfg.LogFormat == "json" {
+			accessJSON = a.access // the handlers append slog's JSON lines by hand
+		}
 	}
 	if cfg.AccessLog == "off" {
-		accessLog = nil
+		accessLog, accessJSON = nil, nil
 	}
 	h := handlers.New(handlers.Deps{
-		AccessLog: accessLog, AccessErrorsOnly: cfg.AccessLog == "errors",
+		AccessLog: accessLog, AccessJSON: accessJSON, AccessErrorsOnly: cfg.AccessLog == "errors",
 		Writer: a.writer, Limiter: a.limits, Status: a.snap, Catalog: a.cat, Incidents: a.store, Recent: a.store, Webhooks: a.hooks,
 		Official: a.board, Leads: a.store,
 		Identifier: handlers.NewIdentifier(keys), Region: countryOf,

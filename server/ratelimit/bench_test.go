@@ -2,6 +2,9 @@ package ratelimit
 
 import (
 	"context"
+	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -107,4 +110,70 @@ func BenchmarkDeniedHit(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkAdmitRedisCounted is the ingest benchmark's traffic on Redis's
+// side: every report from a new reporter in a new network, so every one is
+// allowed and counted, from 64 goroutines (group admission batches them).
+// It reports Redis's own CPU per admission: redis-us/op from /proc (the
+// whole server: parsing, the script, replies, key expiry) and script-us/op
+// from INFO commandstats (inside EVALSHA).
+func BenchmarkAdmitRedisCounted(b *testing.B) {
+	srv := startRedisServer(b)
+	rdb := newTestClient(b, srv.addr, nil)
+	r, err := NewRedis(rdb, Config{Prefix: testPrefix(b, nil)}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := rdb.Set(ctx, r.shards[0].seeded, "1", 0).Err(); err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	cpu0 := procCPU(b, srv.cmd.Process.Pid)
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			a := models.Admission{ServiceID: uint(i % 8), Reporter: "reporter-" + itoa(int(i)), Network: "network-" + itoa(int(i)), Problem: "login", Region: "KR", At: time.Now()}
+			d, err := r.Admit(ctx, a)
+			if err != nil || !d.Counted {
+				b.Fatalf("%+v %v", d, err)
+			}
+		}
+	})
+	b.StopTimer()
+	cpu1 := procCPU(b, srv.cmd.Process.Pid)
+	b.ReportMetric(float64(cpu1-cpu0)/float64(time.Microsecond)/float64(b.N), "redis-us/op")
+	stats, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(stats) {
+		if rest, ok := strings.CutPrefix(line, "cmdstat_evalsha:"); ok {
+			for kv := range strings.SplitSeq(rest, ",") {
+				if v, ok := strings.CutPrefix(kv, "usec="); ok {
+					us, _ := strconv.ParseFloat(v, 64)
+					b.ReportMetric(us/float64(b.N), "script-us/op")
+				}
+			}
+		}
+	}
+}
+
+// procCPU is a process's user and system CPU time so far.
+func procCPU(t testing.TB, pid int) time.Duration {
+	t.Helper()
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100) // CLK_TCK is 100 on Linux
 }

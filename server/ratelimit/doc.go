@@ -22,6 +22,8 @@
 //     slots (default 1) free for the service in that window; later ones are
 //     accepted but not counted. So one network, however many addresses it
 //     uses, adds at most NetworkEvidence counted reports per 15 minutes.
+//     With one slot, Redis keeps no reporter marker: a reporter's network
+//     is fixed, so the taken slot says it was counted.
 //  3. Counters. A counted report increments one hash per minute (per shard)
 //     shared by all services: field "{serviceID}" (total),
 //     "{serviceID}|p|{problem}" and "{serviceID}|r|{region}", kept for
@@ -32,7 +34,8 @@
 //
 // Nobody is counted twice across a restart or a Redis outage: see Limiter
 // and Redis for how the markers are restored from the stored reports
-// (Recall) and how a batch Redis runs too late is refused.
+// (Recall) and from the last reports Redis counted (recent.go: counted but
+// maybe not yet stored), and how a batch Redis runs too late is refused.
 //
 // # Unique reporters without HyperLogLog
 //

@@ -59,8 +59,15 @@ type Limiter struct {
 	recall     Recall
 	recallWait time.Duration
 
-	degraded  atomic.Bool
+	degraded  atomic.Bool  // set under mu (down); cleared under twin's write lock and mu (up)
 	nextProbe atomic.Int64 // unix nanos; while degraded, the next Redis try
+
+	// twin is held shared by every admission on the twin, from its check
+	// that Redis is degraded until its journal entry is written, and
+	// exclusively by up while it hands the journal to Redis and ends
+	// degradation. So no admission counted by the twin can reach the
+	// journal after the last hand-over and stay unknown to Redis.
+	twin sync.RWMutex
 
 	mu       sync.Mutex
 	loaded   chan struct{}  // closed when the twin has recalled the store's markers
@@ -140,10 +147,10 @@ func (l *Limiter) Admit(ctx context.Context, a models.Admission) (models.Admitta
 	if use {
 		d, err := l.redis.admit(ctx, a)
 		if err == nil {
-			l.up(probe)
 			if probe {
-				l.recover(ctx) // what the twin counted since the first drain
+				l.up(ctx)
 			}
+			l.tell(a, d)
 			return d, nil
 		}
 		if ctx.Err() != nil {
@@ -151,8 +158,33 @@ func (l *Limiter) Admit(ctx context.Context, a models.Admission) (models.Admitta
 		}
 		l.down(err)
 	}
+	return l.admitTwin(ctx, a)
+}
+
+// admitTwin admits a on the in-process twin and journals it for Redis. A
+// call that finds Redis back (up ended degradation after this call chose
+// the twin) goes to Redis instead: once up has handed the journal over,
+// nothing more may be counted by the twin alone.
+func (l *Limiter) admitTwin(ctx context.Context, a models.Admission) (models.Admittance, error) {
+	for {
+		l.waitLoaded(ctx)
+		l.twin.RLock()
+		if l.degraded.Load() {
+			break
+		}
+		l.twin.RUnlock()
+		d, err := l.redis.admit(ctx, a)
+		if err == nil {
+			l.tell(a, d)
+			return d, nil
+		}
+		if ctx.Err() != nil {
+			return models.Admittance{}, err
+		}
+		l.down(err)
+	}
+	defer l.twin.RUnlock()
 	l.countFallback()
-	l.waitLoaded(ctx)
 	d := l.local.admit(a)
 	d.Degraded = true
 	if d.Slot > 0 {
@@ -165,6 +197,15 @@ func (l *Limiter) Admit(ctx context.Context, a models.Admission) (models.Admitta
 		l.mu.Unlock()
 	}
 	return d, nil
+}
+
+// tell has the twin learn a report Redis counted while the Limiter is
+// degraded (a batch answered after Redis was given up, or a probe): the
+// twin, which answers meanwhile, must not count its reporter again.
+func (l *Limiter) tell(a models.Admission, d models.Admittance) {
+	if d.Slot > 0 && l.degraded.Load() {
+		l.local.Load([]models.CountedMark{{ServiceID: a.ServiceID, Reporter: a.Reporter, Network: a.Network, At: a.At}})
+	}
 }
 
 // Undo takes back a counted report that could not be stored, on the path
@@ -198,7 +239,9 @@ func (l *Limiter) Minutes(ctx context.Context, from, to time.Time) ([]models.Min
 	if use {
 		mc, err := l.redis.Minutes(ctx, from, to)
 		if err == nil {
-			l.up(probe)
+			if probe {
+				l.up(ctx)
+			}
 			return mergeMinutes(mc, local), nil
 		}
 		if ctx.Err() != nil || models.ErrorCode(err) != models.CodeUnavailable {
@@ -247,26 +290,33 @@ func (l *Limiter) useRedis() (use, probe bool) {
 }
 
 // down records a Redis failure, logging only the transition, and has the
-// twin recall who was counted within the dedupe window.
+// twin recall who was counted within the dedupe window. The twin's wait
+// for that recall is in place before anyone can see the Limiter degraded.
 func (l *Limiter) down(err error) {
 	if l.degraded.Load() {
 		return
 	}
-	l.nextProbe.Store(time.Now().Add(l.retry).UnixNano())
-	if !l.degraded.CompareAndSwap(false, true) {
+	l.mu.Lock()
+	if l.degraded.Load() {
+		l.mu.Unlock()
 		return
 	}
+	l.nextProbe.Store(time.Now().Add(l.retry).UnixNano())
+	loaded := make(chan struct{})
+	l.loaded = loaded
+	// What Redis counted lately may not be stored yet, so the store's
+	// markers miss it: the twin loads it too. A batch Redis answers after
+	// this snapshot finds the Limiter degraded and loads its own (Admit).
+	recent := l.redis.recent.snapshot(func() { l.degraded.Store(true) })
+	l.mu.Unlock()
 	l.log.Warn("redis unreachable; rate limits and counters fall back to the in-process limiter",
 		"error", err, "retry_every", l.retry)
-	if l.recall == nil {
-		return
-	}
-	loaded := make(chan struct{})
-	l.mu.Lock()
-	l.loaded = loaded
-	l.mu.Unlock()
 	go func() {
 		defer close(loaded)
+		l.local.Load(recent)
+		if l.recall == nil {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		marks, err := l.recall(ctx, l.local.now().Add(-l.local.cfg.Dedupe))
@@ -341,11 +391,21 @@ func (l *Limiter) recover(ctx context.Context) bool {
 	}
 }
 
-// up records a Redis success. Only a probe (a call made while degraded)
-// ends degradation: calls that were in flight when Redis failed prove
-// nothing.
-func (l *Limiter) up(probe bool) {
-	if probe && l.degraded.CompareAndSwap(true, false) {
+// up ends degradation after a probe (a call made while degraded) succeeded:
+// calls that were in flight when Redis failed prove nothing. It holds the
+// twin exclusively, so every admission the twin counted is in the journal,
+// hands the journal to Redis, and only then lets Redis take over. If the
+// hand-over fails the Limiter stays degraded and the next probe tries again.
+func (l *Limiter) up(ctx context.Context) {
+	l.twin.Lock()
+	defer l.twin.Unlock()
+	if !l.degraded.Load() || !l.recover(ctx) {
+		return
+	}
+	l.mu.Lock()
+	ended := l.degraded.CompareAndSwap(true, false)
+	l.mu.Unlock()
+	if ended {
 		l.log.Info("redis reachable again; rate limits and counters are back on redis")
 	}
 }

@@ -34,6 +34,7 @@ type Redis struct {
 	recall Recall
 	clock  redisClock
 	shards []*shard
+	recent recent // the last admissions counted, maybe not yet stored
 
 	head []any // ARGV 2-10 of every admission call
 }
@@ -154,6 +155,7 @@ func (r *Redis) admitBatch(ctx context.Context, sh *shard, calls []*admitCall) {
 	for i, c := range calls {
 		c.d = r.decision(c.a, v[2+8*i:10+8*i], now)
 	}
+	r.recent.add(calls)
 }
 
 // runAdmit sends one admission call with a deadline in Redis's time.
@@ -223,6 +225,7 @@ func (r *Redis) Undo(ctx context.Context, a models.Admission, d models.Admittanc
 	if err != nil {
 		return models.Wrap(models.CodeUnavailable, err, "rate limiter unavailable")
 	}
+	r.recent.forget(a)
 	return nil
 }
 
@@ -295,7 +298,8 @@ func (r *Redis) markShard(ctx context.Context, sh *shard, marks []models.Counted
 }
 
 // seed restores a shard that lost its data: the markers of every report
-// stored as counted within the dedupe window, then the seeded key. Until
+// stored as counted within the dedupe window and of those counted lately
+// (recent: some may not be stored yet), then the seeded key. Until
 // it is done the shard admits nothing, so no reporter or network counted
 // before the loss is counted again.
 func (r *Redis) seed(ctx context.Context, sh *shard) error {
@@ -311,6 +315,7 @@ func (r *Redis) seed(ctx context.Context, sh *shard) error {
 			return models.Wrap(models.CodeUnavailable, err, "cannot restore the rate limiter's markers")
 		}
 	}
+	marks = append(marks, r.recent.snapshot(nil)...)
 	var mine []int
 	for i, m := range marks {
 		if r.shardOf(m.Network) == sh || (m.Network == "" && r.shardOf(m.Reporter) == sh) {

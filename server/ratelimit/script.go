@@ -26,7 +26,14 @@ package ratelimit
 // A counted report sets the reporter's dedupe marker d:{service}:{reporter}
 // and takes one of its network's k evidence slots e:{service}:{network}:{s},
 // each for the dedupe window; when the network has no slot free the report
-// is accepted but not counted and its reporter marker is not kept.
+// is accepted but not counted and its reporter marker is not kept. With
+// k = 1 (the default) only the slot is set: a reporter's network is fixed
+// (both are hashes of one address, models.Admission), so its one slot being
+// taken already says the reporter was counted, and the marker would be a
+// fourth key a report for nothing.
+//
+// The GCRA states of the whole batch are read with one MGET at the start
+// (and kept current in a Lua table as they are stored), not a GET each.
 //
 // The GCRA is that of github.com/go-redis/redis_rate/v10 (lua.go, allowN with
 // cost 1, BSD-2-Clause), itself taken from:
@@ -64,6 +71,26 @@ end
 local jan_1_2017 = 1483228800
 local now = (t[1] - jan_1_2017) + (t[2] / 1000000)
 
+local n = (#ARGV - 11) / 6
+
+-- the GCRA state (tat) of every reporter and network of the batch, read
+-- with one MGET instead of a GET each; store() keeps it current, so a key
+-- read again later in the batch reads what a GET would.
+local tats, keys = {}, {}
+do
+  for i = 0, n - 1 do
+    local a = 11 + 6 * i
+    keys[2 * i + 1] = P .. "r:" .. ARGV[a + 1]
+    keys[2 * i + 2] = P .. "n:" .. ARGV[a + 2]
+  end
+  if n > 0 then
+    local vals = redis.call("MGET", unpack(keys))
+    for j = 1, 2 * n do
+      tats[keys[j]] = vals[j]
+    end
+  end
+end
+
 -- GCRA of one request (cost 1) against rate_limit_key, without storing it.
 -- Returns allowed, remaining, retry_after, reset_after, new_tat.
 local function gcra(rate_limit_key, burst, rate, period)
@@ -71,7 +98,7 @@ local function gcra(rate_limit_key, burst, rate, period)
   local increment = emission_interval * 1
   local burst_offset = emission_interval * burst
 
-  local tat = redis.call("GET", rate_limit_key)
+  local tat = tats[rate_limit_key]
 
   if not tat then
     tat = now
@@ -100,6 +127,7 @@ end
 local function store(rate_limit_key, new_tat, reset_after)
   if reset_after > 0 then
     redis.call("SET", rate_limit_key, new_tat, "EX", math.ceil(reset_after))
+    tats[rate_limit_key] = new_tat
   end
 end
 
@@ -113,11 +141,17 @@ end
 
 local window, slots = ARGV[8], tonumber(ARGV[10])
 
--- the reporter's dedupe marker and a free evidence slot of its network, or 0
+-- the reporter's dedupe marker and a free evidence slot of its network, or
+-- 0. With one slot the marker is implied by the slot (a reporter always
+-- comes from the same network: both are hashes of one address), so only
+-- the slot is set.
 local function claim(sid, reporter, network)
-  local d = P .. "d:" .. sid .. ":" .. reporter
-  if not redis.call("SET", d, "1", "NX", "PX", window) then
-    return 0
+  local d
+  if slots > 1 then
+    d = P .. "d:" .. sid .. ":" .. reporter
+    if not redis.call("SET", d, "1", "NX", "PX", window) then
+      return 0
+    end
   end
   local e = P .. "e:" .. sid .. ":" .. network .. ":"
   for s = 1, slots do
@@ -125,7 +159,9 @@ local function claim(sid, reporter, network)
       return s
     end
   end
-  redis.call("DEL", d)
+  if d then
+    redis.call("DEL", d)
+  end
   return 0
 end
 
@@ -144,11 +180,10 @@ local function count(hash, field)
 end
 
 local out = {0, now_us}
-local n = (#ARGV - 11) / 6
 for i = 0, n - 1 do
   local a = 11 + 6 * i
   local reporter, network, sid = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local rkey, nkey = P .. "r:" .. reporter, P .. "n:" .. network
+  local rkey, nkey = keys[2 * i + 1], keys[2 * i + 2]
   local r_ok, r_rem, r_retry, r_reset, r_tat = gcra(rkey, ARGV[2], ARGV[3], ARGV[4])
   local n_ok, n_rem, n_retry, n_reset, n_tat = gcra(nkey, ARGV[5], ARGV[6], ARGV[7])
   local allowed, counted = 0, 0
@@ -223,9 +258,12 @@ local n = (#ARGV - 3) / 4
 for i = 0, n - 1 do
   local a = 3 + 4 * i
   local sid, ttl = ARGV[a + 3], ARGV[a + 4]
-  local d = P .. "d:" .. sid .. ":" .. ARGV[a + 1]
+  local d = false -- with one slot, the slot implies the marker (see admitLua)
+  if slots > 1 then
+    d = P .. "d:" .. sid .. ":" .. ARGV[a + 1]
+  end
   local ok = 0
-  if redis.call("SET", d, "1", "NX", "PX", ttl) then
+  if not d or redis.call("SET", d, "1", "NX", "PX", ttl) then
     local e = P .. "e:" .. sid .. ":" .. ARGV[a + 2] .. ":"
     for s = 1, slots do
       if redis.call("SET", e .. s, "1", "NX", "PX", ttl) then
@@ -233,7 +271,7 @@ for i = 0, n - 1 do
         break
       end
     end
-    if ok == 0 then
+    if ok == 0 and d then
       redis.call("DEL", d)
     end
   end

@@ -1,0 +1,101 @@
+package ratelimit
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+// TestBatcherAnswersEveryCall: callers that flush for each other (the slot
+// handed from caller to caller), some of them giving up, all get their own
+// answer, every admission is run exactly once, and no slot is lost.
+func TestBatcherAnswersEveryCall(t *testing.T) {
+	var runs, inFlight, most atomic.Int64
+	seen := make(map[uint]int)
+	var seenMu sync.Mutex
+	b := newBatcher(func(_ context.Context, calls []*admitCall) {
+		if n := inFlight.Add(1); n > most.Load() {
+			most.Store(n)
+		}
+		defer inFlight.Add(-1)
+		runs.Add(1)
+		time.Sleep(50 * time.Microsecond)
+		seenMu.Lock()
+		for _, c := range calls {
+			seen[c.a.ServiceID]++
+			c.d = models.Admittance{Allowed: true, Limit: int(c.a.ServiceID)}
+		}
+		seenMu.Unlock()
+	}, 8, 2)
+	const callers, each = 64, 200
+	var wg sync.WaitGroup
+	var gone atomic.Int64
+	var answered sync.Map
+	for g := range callers {
+		wg.Go(func() {
+			for i := range each {
+				id := uint(g*each + i + 1)
+				ctx, cancel := context.Background(), context.CancelFunc(func() {})
+				if i%7 == 0 {
+					ctx, cancel = context.WithTimeout(context.Background(), time.Duration(i%3)*20*time.Microsecond)
+				}
+				d, err := b.do(ctx, models.Admission{ServiceID: id})
+				cancel()
+				if err != nil {
+					if ctx.Err() == nil {
+						t.Errorf("call %d: %v", id, err)
+					}
+					gone.Add(1)
+					continue
+				}
+				answered.Store(id, true)
+				if d.Limit != int(id) {
+					t.Errorf("call %d got the answer of %d", id, d.Limit)
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("callers still waiting after 60 s")
+	}
+	// Calls whose callers have gone are still run once queued (by a
+	// flusher for them), and then every slot is free again.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b.mu.Lock()
+		idle := b.flushing == 0 && len(b.queue) == 0
+		b.mu.Unlock()
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the callers: flushing %d, queued %d", b.flushing, len(b.queue))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	seenMu.Lock()
+	defer seenMu.Unlock()
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("admission %d run %d times", id, n)
+		}
+	}
+	answered.Range(func(id, _ any) bool {
+		if seen[id.(uint)] != 1 {
+			t.Errorf("admission %d answered but run %d times", id, seen[id.(uint)])
+		}
+		return true
+	})
+	if most.Load() > 2 {
+		t.Errorf("%d batches in flight at once; at most 2", most.Load())
+	}
+	t.Logf("%d calls (%d gave up) in %d batches", callers*each, gone.Load(), runs.Load())
+}
