@@ -36,7 +36,7 @@ type batcher struct {
 const (
 	callWaiting = iota
 	callGone    // its caller's context ended; it is still admitted with its batch
-	callLeads   // its caller was handed a flusher slot
+	callLeads   // its caller holds a flusher slot (took a free one, or was handed one)
 )
 
 type admitCall struct {
@@ -72,6 +72,10 @@ func (b *batcher) do(ctx context.Context, a models.Admission) (models.Admittance
 	lead := b.flushing < b.maxFlushers
 	if lead {
 		b.flushing++
+		// It leads from now on, though still queued until a batch takes
+		// it: handOff must not give it a second slot (one would be lost,
+		// and its wake-up left in the pooled call for the next caller).
+		c.state.Store(callLeads)
 	}
 	b.mu.Unlock()
 	if lead {

@@ -99,3 +99,44 @@ func TestBatcherAnswersEveryCall(t *testing.T) {
 	}
 	t.Logf("%d calls (%d gave up) in %d batches", callers*each, gone.Load(), runs.Load())
 }
+
+// TestBatcherLeaderIsNeverHandedASecondSlot: a caller that took a free
+// flusher slot is still queued until its first batch takes it; a flusher
+// finishing meanwhile must not hand it another slot (one slot would be lost
+// for good, and a stale wake-up left in its pooled call). With batches of
+// one and two slots the window is wide; every call must still be answered
+// with its own result and both slots end free.
+func TestBatcherLeaderIsNeverHandedASecondSlot(t *testing.T) {
+	b := newBatcher(func(_ context.Context, calls []*admitCall) {
+		for _, c := range calls {
+			c.d = models.Admittance{Allowed: true, Limit: int(c.a.ServiceID)}
+		}
+	}, 1, 2)
+	const callers, each = 8, 20000
+	var wg sync.WaitGroup
+	for g := range callers {
+		wg.Go(func() {
+			for i := range each {
+				id := uint(g*each + i + 1)
+				d, err := b.do(context.Background(), models.Admission{ServiceID: id})
+				if err != nil || d.Limit != int(id) {
+					t.Errorf("call %d: answer %+v, %v", id, d, err)
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		b.mu.Lock()
+		t.Fatalf("callers still waiting after 60 s: flushing %d, queued %d", b.flushing, len(b.queue))
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.flushing != 0 || len(b.queue) != 0 {
+		t.Errorf("after the callers: flushing %d, queued %d", b.flushing, len(b.queue))
+	}
+}
