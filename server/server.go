@@ -182,7 +182,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("the embedded OpenAPI document: %w", err)
 	}
-	ready := []handlers.Checker{{Name: "database", Check: a.store.Ping}}
+	ready := []handlers.Checker{{Name: "database", Check: a.store.Ping}, {Name: "detector", Check: a.roles.detectorReady, Optional: true}}
 	if a.limits.redis != nil {
 		ready = append(ready, handlers.Checker{Name: "redis", Check: a.limits.Ping, Optional: true})
 	}

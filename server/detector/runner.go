@@ -3,6 +3,7 @@ package detector
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/outcry/outcry/models"
@@ -43,6 +44,11 @@ type RunnerDeps struct {
 	Notify    func()          // called after an announced change is committed
 	OnTick    func(TickStats) // called after each published tick (metrics); may be nil
 	Models    ModelStore      // saves and loads learned models; nil: learn from history at every start
+	// LearnWait is how long the first tick waits for the models to learn
+	// their history before it publishes what it has, the services still
+	// learning shown from what is persisted (learn.go). 0: 2 s; negative:
+	// not at all.
+	LearnWait time.Duration
 }
 
 // Runner is the detector's orchestration: at each tick it reads the
@@ -51,15 +57,15 @@ type RunnerDeps struct {
 // transitions, and publishes the status snapshot.
 type Runner struct {
 	RunnerDeps
-	started  bool
-	tracked  map[uint]*tracked
-	minutes  map[int64]models.MinuteCounts // recent per-minute counters, by minute
-	chart    map[uint]map[int64]int        // completed buckets of the last day, from rollups
-	chartAt  time.Time                     // the bucket boundary chart was loaded after
-	restored map[stateKey]restoredState
-	// saved models loaded at start, by service and scope (savemodels.go)
-	saved         map[uint]map[string]savedModel
+	started       bool
+	tracked       map[uint]*tracked
+	minutes       map[int64]models.MinuteCounts // recent per-minute counters, by minute
+	chart         map[uint]map[int64]int        // completed buckets of the last day, from rollups
+	chartAt       time.Time                     // the bucket boundary chart was loaded after
+	restored      map[stateKey]restoredState
 	modelsSavedAt time.Time
+	learn         *learner                // learning in the background, nil once caught up (learn.go)
+	progress      atomic.Pointer[learner] // the latest learner, for Learning
 }
 
 // Spans the runner works with.
@@ -86,6 +92,9 @@ func NewRunner(d RunnerDeps) *Runner {
 	}
 	if d.Notify == nil {
 		d.Notify = func() {}
+	}
+	if d.LearnWait == 0 {
+		d.LearnWait = defaultLearnWait
 	}
 	return &Runner{RunnerDeps: d, tracked: map[uint]*tracked{}, minutes: map[int64]models.MinuteCounts{}}
 }
@@ -124,16 +133,27 @@ func (r *Runner) Tick(ctx context.Context) error {
 		return err
 	}
 	services := r.Catalog.Services()
+	if !r.started {
+		r.startLearning(ctx, services, models.BucketOf(now))
+		r.modelsSavedAt = time.Now()
+		r.waitLearning(ctx, r.LearnWait)
+	}
+	r.takeLearned(ctx, now, true)
 	if err := r.seed(ctx, services, now); err != nil {
 		return err
 	}
 	r.started = true
 	live := make(map[uint]bool, len(services))
 	announced := false
+	minute := now.Truncate(time.Minute).Unix()
 	for _, svc := range services {
 		live[svc.ID] = true
 		tr := r.tracked[svc.ID]
 		tr.svc = svc
+		if tr.learning {
+			tr.last15 = r.last15(svc.ID, minute)
+			continue
+		}
 		if r.evaluate(ctx, tr, now) {
 			announced = true
 		}
@@ -186,6 +206,15 @@ func (r *Runner) readMinutes(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// last15 is one service's counts in the last 15 minutes up to minute.
+func (r *Runner) last15(id uint, minute int64) models.Counts {
+	var c models.Counts
+	for m := minute - 14*60; m <= minute; m += 60 {
+		c.Add(r.counts(id, m))
+	}
+	return c
 }
 
 // counts is one service's counts in one minute (zero when nobody reported).
