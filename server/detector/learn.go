@@ -65,11 +65,19 @@ func (r *Runner) startLearning(ctx context.Context, services []models.Service, e
 			scopes[k.service] = append(scopes[k.service], k.scope)
 		}
 	}
+	// A placeholder's series share one empty model: they are never taught
+	// or judged, only asked for their restored incidents and whether the
+	// model is ready (it is not). The 5.6 KB of a model each would be most
+	// of the placeholders' memory.
+	empty := NewModel(r.Params)
+	placeholder := func(svc models.Service, scope string) *Series {
+		return r.restoredSeries(&Series{Model: empty, Tracker: NewTracker(svc.ID, scope)}, svc, scope)
+	}
 	for _, svc := range services {
-		tr := &tracked{svc: svc, global: r.newSeries(svc, models.ScopeGlobal), regions: map[string]*Series{},
+		tr := &tracked{svc: svc, global: placeholder(svc, models.ScopeGlobal), regions: map[string]*Series{},
 			observed: end.Unix(), unsaved: map[string]pendingSave{}, savedAt: map[string]time.Time{}, learning: true}
 		for _, scope := range scopes[svc.ID] {
-			tr.regions[scope] = r.newSeries(svc, scope)
+			tr.regions[scope] = placeholder(svc, scope)
 		}
 		r.tracked[svc.ID] = tr
 	}

@@ -27,10 +27,12 @@ const (
 	saveModelsBatch   = 500
 )
 
-// savedModel is a model loaded at start, waiting for its series.
+// savedModel is a model loaded at start, waiting for its series: decoded
+// as it is read (the bytes are not kept), its parameters set when its
+// series is made.
 type savedModel struct {
 	learned int64 // unix second the runner had learned up to
-	state   []byte
+	model   *Model
 }
 
 // loadModels reads the saved models this build can restore.
@@ -40,7 +42,8 @@ func (r *Runner) loadModels(ctx context.Context) (map[uint]map[string]savedModel
 		return saved, nil
 	}
 	err := r.Models.ModelStates(ctx, func(ms models.ModelState) error {
-		if !validState(ms.State) {
+		model := &Model{}
+		if !model.UnmarshalState(ms.State) {
 			return nil
 		}
 		m := saved[ms.ServiceID]
@@ -48,7 +51,7 @@ func (r *Runner) loadModels(ctx context.Context) (map[uint]map[string]savedModel
 			m = map[string]savedModel{}
 			saved[ms.ServiceID] = m
 		}
-		m[ms.Scope] = savedModel{learned: ms.LearnedUntil, state: ms.State}
+		m[ms.Scope] = savedModel{learned: ms.LearnedUntil, model: model}
 		return nil
 	})
 	return saved, err
@@ -77,7 +80,7 @@ func (r *Runner) resumed(svc models.Service, saved map[string]savedModel, h *his
 	if start < learned {
 		start += bucketSecs
 	}
-	tr.global.Model.UnmarshalState(saved[models.ScopeGlobal].state)
+	tr.global.Model = restoredModel(tr.global.Model, saved[models.ScopeGlobal].model)
 	var global map[int64]float64
 	if h != nil {
 		global = h.global
@@ -88,7 +91,7 @@ func (r *Runner) resumed(svc models.Service, saved map[string]savedModel, h *his
 			continue
 		}
 		s := r.newSeries(svc, scope)
-		s.Model.UnmarshalState(sm.state)
+		s.Model = restoredModel(s.Model, sm.model)
 		var counts map[int64]float64
 		if h != nil {
 			counts = h.regions[scope]
@@ -97,6 +100,13 @@ func (r *Runner) resumed(svc models.Service, saved map[string]savedModel, h *his
 		tr.regions[scope] = s
 	}
 	return tr
+}
+
+// restoredModel is a saved model (decoded by loadModels) with the
+// parameters of the fresh model it replaces.
+func restoredModel(fresh, saved *Model) *Model {
+	saved.p = fresh.p
+	return saved
 }
 
 // saveModels saves every tracked series' model, saveModelsBatch at a time.

@@ -86,7 +86,12 @@ func (r *Runner) restore(ctx context.Context) error {
 func (r *Runner) newSeries(svc models.Service, scope string) *Series {
 	p := r.Params
 	p.ColdStart = svc.ColdStartThreshold()
-	s := NewSeries(p, svc.ID, scope)
+	return r.restoredSeries(NewSeries(p, svc.ID, scope), svc, scope)
+}
+
+// restoredSeries gives s the incident state restored for svc and scope, if
+// any.
+func (r *Runner) restoredSeries(s *Series, svc models.Service, scope string) *Series {
 	if rs, ok := r.restored[stateKey{svc.ID, scope}]; ok {
 		rs.state.ServiceID, rs.state.Scope = svc.ID, scope
 		s.Tracker = RestoreTracker(rs.state, rs.open)
