@@ -173,8 +173,9 @@ func (r *Runner) seeded(svc models.Service, h *history, end time.Time) *tracked 
 func teach(s *Series, counts map[int64]float64, start, end int64) {
 	step := int64(models.BucketSize / time.Second)
 	for b := start; b < end; b += step {
-		s.Advance(time.Unix(b, 0).UTC(), models.BucketSize, counts[b])
+		s.Learn(time.Unix(b, 0).UTC(), models.BucketSize, counts[b])
 	}
+	s.Settle()
 }
 
 // busiest are the regions with enough history for a baseline of their own.
