@@ -44,6 +44,8 @@ type roles struct {
 	surge    *surgeMetrics                   // the detector's and the snapshot's series, fed after each tick
 	ticks    atomic.Uint64                   // detector ticks completed (App.DetectorTicks)
 	runner   atomic.Pointer[detector.Runner] // the leader's detector, nil on a follower
+	// learnWait: how long the first tick waits for learning (0: the runner's default)
+	learnWait time.Duration
 }
 
 func newRoles(a *App, interval time.Duration) *roles {
@@ -93,7 +95,7 @@ func (r *roles) lead(ctx context.Context, term int64) {
 	runner := detector.NewRunner(detector.RunnerDeps{
 		Catalog: a.cat, Counters: a.limits, History: a.store, Incidents: fs, Snapshot: a.snap,
 		Now: a.now, Log: a.log, PublicURL: a.cfg.PublicURL, Interval: r.interval, Notify: a.hooks.Notify,
-		OnTick: r.surge.observe, Models: a.store,
+		OnTick: r.surge.observe, Models: a.store, LearnWait: r.learnWait,
 	})
 	r.runner.Store(runner)
 	defer r.runner.CompareAndSwap(runner, nil)
@@ -133,6 +135,7 @@ func (r *roles) lead(ctx context.Context, term int64) {
 			runner.SaveModelsAtExit(ctx)
 			return
 		case <-t.C:
+		case <-runner.Learned(): // the last services learned are judged at once
 		}
 	}
 }

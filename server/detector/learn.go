@@ -26,8 +26,9 @@ import (
 // first evaluation from the live counters, as after any restart).
 //
 // The learner reads the saved models, then history a service at a time (one
-// reader: the database), and teaches the models on GOMAXPROCS workers; the
-// models are independent, so the order changes nothing they learn.
+// reader: the database), and teaches the models on GOMAXPROCS-1 workers
+// (at least one; one processor is left to serving); the models are
+// independent, so the order changes nothing they learn.
 
 // defaultLearnWait is how long the first tick waits for learning before it
 // publishes placeholders: a small catalogue is learned within it, and
@@ -36,6 +37,7 @@ const defaultLearnWait = 2 * time.Second
 
 // learner learns a set of services' models in the background.
 type learner struct {
+	retry    bool // started again after a failure: ending wakes nobody (Learned)
 	total    int
 	left     atomic.Int64 // services not learned yet
 	began    time.Time
@@ -96,7 +98,9 @@ func (r *Runner) runLearner(ctx context.Context, l *learner, services []models.S
 	if err != nil {
 		return err
 	}
-	workers := runtime.GOMAXPROCS(0)
+	// One processor is left to serving and the ticks: pages must answer
+	// while the models learn.
+	workers := max(1, runtime.GOMAXPROCS(0)-1)
 	jobs := make(chan learnJob, 2*workers)
 	var wg sync.WaitGroup
 	for range workers {
@@ -231,6 +235,18 @@ func (r *Runner) takeLearned(ctx context.Context, now time.Time, restart bool) {
 	}
 	r.Log.Warn("learning the detector's models failed; trying again", "services_left", len(again), "err", l.err)
 	r.startLearning(ctx, again, models.BucketOf(now))
+	r.learn.retry = true
+}
+
+// Learned is closed when the learning under way ends (nil when none is):
+// whoever drives the ticks ticks at once, so that the last services
+// learned are judged without waiting for the next interval. Call it from
+// the goroutine that ticks.
+func (r *Runner) Learned() <-chan struct{} {
+	if r.learn == nil || r.learn.retry {
+		return nil // a retry is taken by the ticks as they come
+	}
+	return r.learn.finished
 }
 
 // waitLearning waits up to d for the learner to finish (or ctx to end).

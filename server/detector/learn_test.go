@@ -2,6 +2,8 @@ package detector
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
@@ -368,5 +370,78 @@ func TestLearnMatchesAdvance(t *testing.T) {
 		if lazy.barsDue == 0 {
 			t.Fatalf("seed %d: nothing was left due: the test does not test deferral", seed)
 		}
+	}
+}
+
+// BenchmarkTeach is one series learning seedSpan of 15-minute history at
+// start (teach), per bucket: a quiet series (a report now and then) and a
+// busy one.
+func BenchmarkTeach(b *testing.B) {
+	end := time.Date(2026, 3, 4, 17, 0, 0, 0, time.UTC)
+	start := end.Add(-seedSpan)
+	for _, peak := range []float64{0.01, 20} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		counts := map[int64]float64{}
+		for t := start; t.Before(end); t = t.Add(models.BucketSize) {
+			if c := poisson(rng, 15*usual(peak)(t)); c > 0 {
+				counts[t.Unix()] = c
+			}
+		}
+		buckets := float64(seedSpan / models.BucketSize)
+		b.Run(fmt.Sprintf("peak=%g", peak), func(b *testing.B) {
+			for b.Loop() {
+				teach(NewSeries(DefaultParams(), 1, models.ScopeGlobal), counts, start.Unix(), end.Unix())
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/buckets, "ns/bucket")
+		})
+	}
+}
+
+// failingHistory fails its first fail calls to HistoryOf, as a database
+// that is briefly unavailable.
+type failingHistory struct {
+	HistoryReader
+	fail int
+}
+
+func (h *failingHistory) HistoryOf(ctx context.Context, since time.Time, ids []uint, fn func(uint, []models.BucketTotal) error) error {
+	if h.fail > 0 {
+		h.fail--
+		return errors.New("database is locked")
+	}
+	return h.HistoryReader.HistoryOf(ctx, since, ids, fn)
+}
+
+// TestLearningFailureIsRetried: when reading history fails at start the
+// services stay shown and unjudged, the next tick learns them again, and
+// they then have exactly the models of a start that did not fail.
+func TestLearningFailureIsRetried(t *testing.T) {
+	now := time.Date(2026, 3, 4, 17, 0, 0, 0, time.UTC)
+	svcs, h := randomCatalogue(6, now, 4)
+	plain := learnRunner(svcs, h, nil, &now, time.Minute)
+	if err := plain.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	held := &catalogueHistory{rows: h.rows, gate: make(chan struct{})} // the retry waits for the gate
+	r := learnRunner(svcs, &failingHistory{HistoryReader: held, fail: 1}, nil, &now, time.Minute)
+	if err := r.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := r.Learning(); left != len(svcs) {
+		t.Fatalf("%d services learning after the history failed, want %d", left, len(svcs))
+	}
+	if st, ok := r.Snapshot.Status(svcs[0].Slug); !ok || st.Level != models.LevelOK {
+		t.Fatal("a service still learning is not shown")
+	}
+	close(held.gate)
+	r.waitLearning(context.Background(), time.Minute)
+	if err := r.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := r.Learning(); left != 0 {
+		t.Fatalf("%d services still learning after the retry", left)
+	}
+	if !reflect.DeepEqual(states(plain), states(r)) {
+		t.Fatal("the models learned on the retry differ from a start that did not fail")
 	}
 }

@@ -64,6 +64,7 @@ type Runner struct {
 	chartAt       time.Time                     // the bucket boundary chart was loaded after
 	restored      map[stateKey]restoredState
 	modelsSavedAt time.Time
+	scratch       []models.Bucket         // where the next chart series is built (status.go)
 	learn         *learner                // learning in the background, nil once caught up (learn.go)
 	progress      atomic.Pointer[learner] // the latest learner, for Learning
 }
@@ -113,6 +114,7 @@ func (r *Runner) Run(ctx context.Context) {
 			r.SaveModelsAtExit(ctx)
 			return
 		case <-t.C:
+		case <-r.Learned(): // judge the last services learned at once
 		}
 	}
 }
@@ -125,6 +127,10 @@ func (r *Runner) Tick(ctx context.Context) error {
 		if err := r.restore(ctx); err != nil {
 			return err
 		}
+	} else {
+		// Before anything that can fail: a tick woken by the end of
+		// learning (Learned) must take it, or the next would be woken again.
+		r.takeLearned(ctx, now, true)
 	}
 	if err := r.loadChart(ctx, now); err != nil {
 		return err
@@ -137,8 +143,8 @@ func (r *Runner) Tick(ctx context.Context) error {
 		r.startLearning(ctx, services, models.BucketOf(now))
 		r.modelsSavedAt = time.Now()
 		r.waitLearning(ctx, r.LearnWait)
+		r.takeLearned(ctx, now, true)
 	}
-	r.takeLearned(ctx, now, true)
 	if err := r.seed(ctx, services, now); err != nil {
 		return err
 	}

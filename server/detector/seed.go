@@ -22,7 +22,6 @@ type tracked struct {
 	unsaved  map[string]pendingSave
 	savedAt  map[string]time.Time
 	shown    []models.Bucket // the chart series last published (shared with readers: never written)
-	scratch  []models.Bucket // where the next chart series is built
 	// learning: a placeholder while the service's models learn in the
 	// background (learn.go); it is shown, never judged, never saved
 	learning bool
