@@ -263,6 +263,33 @@ func (r *Runner) waitLearning(ctx context.Context, d time.Duration) {
 	}
 }
 
+// waitFirstLearning is the first tick's wait: up to d for the learner to
+// finish, but no longer than it takes to see that it will not finish
+// within d (after a quarter of d, nothing learned yet or the pace so far
+// says later): a large catalogue then serves without waiting in vain.
+func (r *Runner) waitFirstLearning(ctx context.Context, d time.Duration) {
+	l := r.learn
+	if l == nil || d <= 0 {
+		return
+	}
+	poll := time.NewTicker(d / 20)
+	defer poll.Stop()
+	for {
+		select {
+		case <-l.finished:
+			return
+		case <-ctx.Done():
+			return
+		case <-poll.C:
+		}
+		took := time.Since(l.began)
+		done := int64(l.total) - l.left.Load()
+		if took >= d || (took >= d/4 && (done == 0 || float64(took)*float64(l.total)/float64(done) > float64(d))) {
+			return
+		}
+	}
+}
+
 // Learning reports how many services' models are still learning their
 // history (0 once caught up) out of how many the start had to learn. It is
 // safe to call from any goroutine.

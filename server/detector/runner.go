@@ -142,7 +142,7 @@ func (r *Runner) Tick(ctx context.Context) error {
 	if !r.started {
 		r.startLearning(ctx, services, models.BucketOf(now))
 		r.modelsSavedAt = time.Now()
-		r.waitLearning(ctx, r.LearnWait)
+		r.waitFirstLearning(ctx, r.LearnWait)
 		r.takeLearned(ctx, now, true)
 	}
 	if err := r.seed(ctx, services, now); err != nil {
