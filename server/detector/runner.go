@@ -60,6 +60,7 @@ type Runner struct {
 	started       bool
 	tracked       map[uint]*tracked
 	minutes       map[int64]models.MinuteCounts // recent per-minute counters, by minute
+	active        map[uint]bool                 // services with a count in minutes (the others' are all zero)
 	chart         map[uint]map[int64]int        // completed buckets of the last day, from rollups
 	chartAt       time.Time                     // the bucket boundary chart was loaded after
 	restored      map[stateKey]restoredState
@@ -97,7 +98,7 @@ func NewRunner(d RunnerDeps) *Runner {
 	if d.LearnWait == 0 {
 		d.LearnWait = defaultLearnWait
 	}
-	return &Runner{RunnerDeps: d, tracked: map[uint]*tracked{}, minutes: map[int64]models.MinuteCounts{}}
+	return &Runner{RunnerDeps: d, tracked: map[uint]*tracked{}, minutes: map[int64]models.MinuteCounts{}, active: map[uint]bool{}}
 }
 
 // Run ticks until ctx ends. The first tick runs at once.
@@ -211,12 +212,21 @@ func (r *Runner) readMinutes(ctx context.Context, now time.Time) error {
 			delete(r.minutes, m)
 		}
 	}
+	clear(r.active)
+	for _, mc := range r.minutes {
+		for id := range mc.Services {
+			r.active[id] = true
+		}
+	}
 	return nil
 }
 
 // last15 is one service's counts in the last 15 minutes up to minute.
 func (r *Runner) last15(id uint, minute int64) models.Counts {
 	var c models.Counts
+	if !r.active[id] {
+		return c // nobody reported in the minutes kept: every count is zero
+	}
 	for m := minute - 14*60; m <= minute; m += 60 {
 		c.Add(r.counts(id, m))
 	}

@@ -124,11 +124,12 @@ const bucketSecs = int64(models.BucketSize / time.Second)
 func (r *Runner) chartSeries(tr *tracked, hist map[int64]int, start, end, now time.Time) []models.Bucket {
 	liveFrom := now.Truncate(time.Minute).Add(-recentSpan).Unix()
 	series := r.scratch[:0]
+	active := r.active[tr.svc.ID] // else every live count is zero
 	for i, b := 0, start; !b.After(end); i, b = i+1, b.Add(models.BucketSize) {
 		n := hist[b.Unix()]
 		// Counters are fresher; the rollups survive a restart of the
 		// in-process counters: the larger is the better estimate.
-		if bu := b.Unix(); bu+bucketSecs > liveFrom {
+		if bu := b.Unix(); bu+bucketSecs > liveFrom && active {
 			live := 0
 			for m := max(bu, liveFrom/60*60); m < bu+bucketSecs && m <= now.Unix(); m += 60 {
 				live += r.counts(tr.svc.ID, m).Total
