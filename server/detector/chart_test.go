@@ -20,7 +20,7 @@ func TestChartReloadsOnlyWhatMayChange(t *testing.T) {
 	now := time.Date(2026, 3, 4, 9, 1, 0, 0, time.UTC)
 	svcs := []models.Service{{ID: 1, Slug: "a", CreatedAt: now.Add(-40 * 24 * time.Hour)}, {ID: 2, Slug: "b", CreatedAt: now.Add(-40 * 24 * time.Hour)}}
 	h := &fakeHistory{}
-	counts := map[[2]int64]int{} // service, bucket
+	counts := map[[2]int64]int{}   // service, bucket
 	rollup := func(at time.Time) { // the job: every bucket of the last hour, recomputed
 		for b := models.BucketOf(at.Add(-time.Hour)); !b.After(at); b = b.Add(models.BucketSize) {
 			for _, s := range svcs {
