@@ -60,3 +60,53 @@ func TestChartReloadsOnlyWhatMayChange(t *testing.T) {
 		t.Fatalf("only %d reloads in six hours", reloads)
 	}
 }
+
+// TestBandsMoveOnAndRefreshSpread: at a bucket boundary the chart's band
+// moves on by one bucket and computes only the new one; later in the bucket,
+// at the service's own moment, the whole day is computed again; the band is
+// complete at every tick once the model is ready.
+func TestBandsMoveOnAndRefreshSpread(t *testing.T) {
+	w := newRunnerWorld(5)
+	r := w.runner()
+	n := int(chartSpan / models.BucketSize)
+	var prev []*models.Band
+	moved, whole := 0, 0
+	for range 4 * 60 * 2 { // two hours of 15-second ticks
+		if err := r.Tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		tr := r.tracked[w.svc.ID]
+		now := w.now
+		start := models.BucketOf(now).Add(-chartSpan + models.BucketSize)
+		expect := func(i int) models.Band {
+			return tr.global.Model.Expect(start.Add(time.Duration(i)*models.BucketSize), models.BucketSize)
+		}
+		for i, b := range tr.bands {
+			if b == nil {
+				t.Fatalf("at %v band %d of %d is missing", now, i, len(tr.bands))
+			}
+		}
+		switch {
+		case prev != nil && !tr.bandsFresh && prev[1] == tr.bands[0]:
+			moved++
+			if !reflect.DeepEqual(prev[1:], tr.bands[:n-1]) || *tr.bands[n-1] != expect(n-1) {
+				t.Fatalf("at %v the band did not move on by one bucket", now)
+			}
+		case tr.bandsFresh && (prev == nil || prev[0] != tr.bands[0]):
+			whole++
+			if now.Unix()-tr.bandsAt < bandsDue(w.svc.ID) && prev != nil {
+				t.Fatalf("at %v the band was computed whole before its moment", now)
+			}
+			for i := range n {
+				if *tr.bands[i] != expect(i) {
+					t.Fatalf("at %v band %d is not the model's expectation", now, i)
+				}
+			}
+		}
+		prev = tr.bands
+		w.now = w.now.Add(15 * time.Second)
+	}
+	if moved < 7 || whole < 8 {
+		t.Fatalf("in two hours the band moved on %d times and was computed whole %d times", moved, whole)
+	}
+}

@@ -19,9 +19,12 @@ type tracked struct {
 	last15   models.Counts
 	bands    []*models.Band // chart baseline, one per chart bucket
 	bandsAt  int64          // the bucket the bands were computed in
-	unsaved  map[string]pendingSave
-	savedAt  map[string]time.Time
-	shown    []models.Bucket // the chart series last published (shared with readers: never written)
+	// bandsFresh: the bands were computed whole in bandsAt (not only moved
+	// on at its start: refreshBands)
+	bandsFresh bool
+	unsaved    map[string]pendingSave
+	savedAt    map[string]time.Time
+	shown      []models.Bucket // the chart series last published (shared with readers: never written)
 	// learning: a placeholder while the service's models learn in the
 	// background (learn.go); it is shown, never judged, never saved
 	learning bool
