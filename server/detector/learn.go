@@ -92,7 +92,7 @@ func (r *Runner) startLearning(ctx context.Context, services []models.Service, e
 }
 
 // runLearner reads what the services learn from and teaches them on
-// GOMAXPROCS workers.
+// GOMAXPROCS-1 workers (at least one).
 func (r *Runner) runLearner(ctx context.Context, l *learner, services []models.Service, end time.Time) error {
 	saved, err := r.loadModels(ctx)
 	if err != nil {

@@ -146,6 +146,9 @@ func (r *Runner) Tick(ctx context.Context) error {
 	services := r.Catalog.Services()
 	if !r.started {
 		r.startLearning(ctx, services, models.BucketOf(now))
+		// Started from here on: the learner reads what restore wrote, which
+		// must not be restored again should the rest of this tick fail.
+		r.started = true
 		r.modelsSavedAt = time.Now()
 		r.waitFirstLearning(ctx, r.LearnWait)
 		r.takeLearned(ctx, now, true)
