@@ -41,8 +41,11 @@ type roles struct {
 	lastTick prometheus.Gauge
 	first    chan error // the first tick's or status read's outcome, for New
 	once     sync.Once
-	surge    *surgeMetrics // the detector's and the snapshot's series, fed after each tick
-	ticks    atomic.Uint64 // detector ticks completed (App.DetectorTicks)
+	surge    *surgeMetrics                   // the detector's and the snapshot's series, fed after each tick
+	ticks    atomic.Uint64                   // detector ticks completed (App.DetectorTicks)
+	runner   atomic.Pointer[detector.Runner] // the leader's detector, nil on a follower
+	// learnWait: how long the first tick waits for learning (0: the runner's default)
+	learnWait time.Duration
 }
 
 func newRoles(a *App, interval time.Duration) *roles {
@@ -54,8 +57,29 @@ func newRoles(a *App, interval time.Duration) *roles {
 			Name: "outcry_detector_last_tick_timestamp_seconds",
 			Help: "When this replica's detector last finished a tick (only the leader ticks).",
 		})}
-	a.reg.MustRegister(r.lastTick)
+	a.reg.MustRegister(r.lastTick, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "outcry_detector_learning_services",
+		Help: "Services whose models are still learning their history after the leader started (shown, not judged, until learned); 0 once caught up and on followers.",
+	}, func() float64 { left, _ := r.learning(); return float64(left) }))
 	return r
+}
+
+// learning is how many services the leader's detector is still learning,
+// of how many it started with (0, 0 on a follower).
+func (r *roles) learning() (left, total int) {
+	if run := r.runner.Load(); run != nil {
+		return run.Learning()
+	}
+	return 0, 0
+}
+
+// detectorReady is /readyz's detector check: degraded (still serving)
+// while models learn their history after a start.
+func (r *roles) detectorReady(context.Context) error {
+	if left, total := r.learning(); left > 0 {
+		return fmt.Errorf("the detector is learning history: %d of %d services left (shown from what is stored, not judged yet)", left, total)
+	}
+	return nil
 }
 
 // started reports the outcome of the first tick or status read once.
@@ -71,8 +95,10 @@ func (r *roles) lead(ctx context.Context, term int64) {
 	runner := detector.NewRunner(detector.RunnerDeps{
 		Catalog: a.cat, Counters: a.limits, History: a.store, Incidents: fs, Snapshot: a.snap,
 		Now: a.now, Log: a.log, PublicURL: a.cfg.PublicURL, Interval: r.interval, Notify: a.hooks.Notify,
-		OnTick: r.surge.observe, Models: a.store,
+		OnTick: r.surge.observe, Models: a.store, LearnWait: r.learnWait,
 	})
+	r.runner.Store(runner)
+	defer r.runner.CompareAndSwap(runner, nil)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { a.hooks.Run(ctx, fs) })
@@ -109,6 +135,7 @@ func (r *roles) lead(ctx context.Context, term int64) {
 			runner.SaveModelsAtExit(ctx)
 			return
 		case <-t.C:
+		case <-runner.Learned(): // the last services learned are judged at once
 		}
 	}
 }

@@ -75,6 +75,10 @@ type Options struct {
 	OfficialInterval time.Duration
 	// OfficialTimeout overrides the 10 s bound of one official poll (tests).
 	OfficialTimeout time.Duration
+	// LearnWait overrides how long the leader's first detector tick waits
+	// for the models to learn their history before serving (default 2 s;
+	// negative: not at all; detector.RunnerDeps.LearnWait).
+	LearnWait time.Duration
 }
 
 // New opens the database and Redis, seeds the demo catalogue if asked, and
@@ -151,6 +155,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	a.snap = detector.NewSnapshot()
 	a.holder = holderID()
 	a.roles = newRoles(a, opts.RunnerInterval)
+	a.roles.learnWait = opts.LearnWait
 	a.roles.surge = newSurgeMetrics(a.reg, a.snap, a.now)
 	a.elector = leader.New(leader.Options{
 		Lease: a.store, Holder: a.holder, TTL: cfg.LeaderTTL, Renew: cfg.LeaderRenew, Log: a.log, Metrics: a.reg,
@@ -182,7 +187,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("the embedded OpenAPI document: %w", err)
 	}
-	ready := []handlers.Checker{{Name: "database", Check: a.store.Ping}}
+	ready := []handlers.Checker{{Name: "database", Check: a.store.Ping}, {Name: "detector", Check: a.roles.detectorReady, Optional: true}}
 	if a.limits.redis != nil {
 		ready = append(ready, handlers.Checker{Name: "redis", Check: a.limits.Ping, Optional: true})
 	}

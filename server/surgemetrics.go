@@ -29,7 +29,7 @@ type surgeMetrics struct {
 func newSurgeMetrics(reg prometheus.Registerer, snap *detector.Snapshot, now func() time.Time) *surgeMetrics {
 	m := &surgeMetrics{
 		tick: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "outcry_detector_tick_seconds", Help: "Wall time of a detector tick (evaluate every service, publish the snapshot); the first includes learning history.",
+			Name: "outcry_detector_tick_seconds", Help: "Wall time of a detector tick (evaluate every service, publish the snapshot); at start the models learn their history beside the ticks (outcry_detector_learning_services).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
 		services: prometheus.NewGauge(prometheus.GaugeOpts{Name: "outcry_detector_services", Help: "Services the detector evaluates."}),

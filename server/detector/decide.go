@@ -85,7 +85,8 @@ func (d *Decision) Rule(p Params) string {
 
 // test judges one completed bucket [u, u+secs) of x reports where mu were
 // expected: the rise tests and, while an incident is open, the recovery
-// test take its log-likelihood ratios; then the thresholds are refreshed.
+// test take its log-likelihood ratios; then the thresholds are due to be
+// refreshed (settleBars).
 func (m *Model) test(u, secs int64, x, mu float64) {
 	phi := m.judgedDispersion(float64(secs)/60, u)
 	for i := range m.tests {
@@ -96,9 +97,18 @@ func (m *Model) test(u, secs int64, x, mu float64) {
 		}
 		c.step(u, secs, x, mu, l)
 		c.note(m.runEvidence(c.s, c.from, u+secs, c.x, c.mu, 0, 0, rise).s)
-		m.bars[i] = c.tail.bar(u+secs, m.barModel, m.p.Budget)
+		c.tail.decay(u + secs) // the threshold itself is computed when due (settleBars)
+	}
+	m.barsDue = u + secs
+	if settleEachTest {
+		m.settleBars()
 	}
 }
+
+// settleEachTest computes the thresholds in every test, as before they
+// could be left due: the reference TestLearnMatchesAdvance compares with.
+// Never set outside tests.
+var settleEachTest = false
 
 // Decide judges the series at time now. pending is the count of the bucket
 // in progress, [end of the last observed bucket, now); pass 0 when now is a

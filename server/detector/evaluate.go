@@ -36,10 +36,7 @@ func (r *Runner) evaluate(ctx context.Context, tr *tracked, now time.Time) bool 
 		}
 	}
 	// The last 15 minutes, and regions bursting without a series yet.
-	tr.last15 = models.Counts{}
-	for m := minute - 14*60; m <= minute; m += 60 {
-		tr.last15.Add(r.counts(id, m))
-	}
+	tr.last15 = r.last15(id, minute)
 	for code, n := range tr.last15.Regions {
 		if n >= regionBurst && tr.regions[code] == nil && code != models.UnknownRegion && len(tr.regions) < maxRegions {
 			s := r.newSeries(tr.svc, code)

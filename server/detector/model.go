@@ -71,6 +71,12 @@ type Model struct {
 	// (modelBar) and each rise test's (tail.bar)
 	barModel float64
 	bars     [nTests]float64
+	// barsDue: the unix time the rise tests' thresholds are due to be
+	// computed at (0: bars are current). Within a run of buckets learned
+	// together (Series.Learn) each test only brings its tail to the
+	// bucket's end; the thresholds, read only by Decide, are computed once
+	// at the end (settleBars), exactly as the last bucket would have.
+	barsDue int64
 
 	// cold start: the busiest ColdStartWindow of the first day, one window
 	// behind (noteColdRecord), and the end of the last bucket whose window
@@ -121,8 +127,23 @@ func (m *Model) Hold(open bool) {
 	m.endTests(m.last)
 }
 
+// settleBars computes the rise tests' thresholds where a bucket learned
+// without them left them due. Their tails have been brought to that time
+// and have not changed since (every other change of a tail settles first),
+// so the thresholds are exactly those computed bucket by bucket.
+func (m *Model) settleBars() {
+	if m.barsDue == 0 {
+		return
+	}
+	for i := range m.tests {
+		m.bars[i] = m.tests[i].tail.bar(m.barsDue, m.barModel, m.p.Budget)
+	}
+	m.barsDue = 0
+}
+
 // endTests ends every rise test's run at unix time u.
 func (m *Model) endTests(u int64) {
+	m.settleBars()
 	for i := range m.tests {
 		m.tests[i].end(u)
 	}
@@ -163,6 +184,13 @@ func (m *Model) Expect(t time.Time, d time.Duration) models.Band {
 // was expected before it), then learned: winsorised into the dispersion,
 // the level and the profile.
 func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
+	m.observe(t, width, count)
+	m.settleBars()
+}
+
+// observe is Observe but leaves the rise tests' thresholds due (barsDue):
+// for a run of buckets learned together, ended by settleBars.
+func (m *Model) observe(t time.Time, width time.Duration, count float64) {
 	u, secs := t.Unix(), int64(width/time.Second)
 	if secs <= 0 || math.IsNaN(count) {
 		return
@@ -181,6 +209,7 @@ func (m *Model) Observe(t time.Time, width time.Duration, count float64) {
 	}
 	m.last = u + secs
 	if int32(secs) != m.bucketSecs {
+		m.settleBars()
 		m.bucketSecs = int32(secs)
 		m.barModel = modelBar(m.p.Budget, secs)
 		for i := range m.tests {

@@ -3,6 +3,7 @@ package detector
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/outcry/outcry/models"
@@ -43,6 +44,11 @@ type RunnerDeps struct {
 	Notify    func()          // called after an announced change is committed
 	OnTick    func(TickStats) // called after each published tick (metrics); may be nil
 	Models    ModelStore      // saves and loads learned models; nil: learn from history at every start
+	// LearnWait is how long the first tick waits for the models to learn
+	// their history before it publishes what it has, the services still
+	// learning shown from what is persisted (learn.go). 0: 2 s; negative:
+	// not at all.
+	LearnWait time.Duration
 }
 
 // Runner is the detector's orchestration: at each tick it reads the
@@ -51,15 +57,17 @@ type RunnerDeps struct {
 // transitions, and publishes the status snapshot.
 type Runner struct {
 	RunnerDeps
-	started  bool
-	tracked  map[uint]*tracked
-	minutes  map[int64]models.MinuteCounts // recent per-minute counters, by minute
-	chart    map[uint]map[int64]int        // completed buckets of the last day, from rollups
-	chartAt  time.Time                     // the bucket boundary chart was loaded after
-	restored map[stateKey]restoredState
-	// saved models loaded at start, by service and scope (savemodels.go)
-	saved         map[uint]map[string]savedModel
+	started       bool
+	tracked       map[uint]*tracked
+	minutes       map[int64]models.MinuteCounts // recent per-minute counters, by minute
+	active        map[uint]bool                 // services with a count in minutes (the others' are all zero)
+	chart         map[uint]map[int64]int        // completed buckets of the last day, from rollups
+	chartAt       time.Time                     // the bucket boundary chart was loaded after
+	restored      map[stateKey]restoredState
 	modelsSavedAt time.Time
+	scratch       []models.Bucket         // where the next chart series is built (status.go)
+	learn         *learner                // learning in the background, nil once caught up (learn.go)
+	progress      atomic.Pointer[learner] // the latest learner, for Learning
 }
 
 // Spans the runner works with.
@@ -68,6 +76,10 @@ const (
 	chartSpan  = 24 * time.Hour      // what the chart shows
 	seedSpan   = 21 * 24 * time.Hour // history a model learns from at start
 	grace      = 2 * time.Second     // a minute is complete this long after it ends
+	// chartReload is what the chart reads again at each bucket boundary:
+	// the buckets the rollup job (every minute, over the last hour) may
+	// still change, and one more.
+	chartReload = time.Hour + models.BucketSize
 )
 
 // NewRunner builds a runner.
@@ -87,7 +99,10 @@ func NewRunner(d RunnerDeps) *Runner {
 	if d.Notify == nil {
 		d.Notify = func() {}
 	}
-	return &Runner{RunnerDeps: d, tracked: map[uint]*tracked{}, minutes: map[int64]models.MinuteCounts{}}
+	if d.LearnWait == 0 {
+		d.LearnWait = defaultLearnWait
+	}
+	return &Runner{RunnerDeps: d, tracked: map[uint]*tracked{}, minutes: map[int64]models.MinuteCounts{}, active: map[uint]bool{}}
 }
 
 // Run ticks until ctx ends. The first tick runs at once.
@@ -104,6 +119,7 @@ func (r *Runner) Run(ctx context.Context) {
 			r.SaveModelsAtExit(ctx)
 			return
 		case <-t.C:
+		case <-r.Learned(): // judge the last services learned at once
 		}
 	}
 }
@@ -116,6 +132,10 @@ func (r *Runner) Tick(ctx context.Context) error {
 		if err := r.restore(ctx); err != nil {
 			return err
 		}
+	} else {
+		// Before anything that can fail: a tick woken by the end of
+		// learning (Learned) must take it, or the next would be woken again.
+		r.takeLearned(ctx, now, true)
 	}
 	if err := r.loadChart(ctx, now); err != nil {
 		return err
@@ -124,16 +144,30 @@ func (r *Runner) Tick(ctx context.Context) error {
 		return err
 	}
 	services := r.Catalog.Services()
+	if !r.started {
+		r.startLearning(ctx, services, models.BucketOf(now))
+		// Started from here on: the learner reads what restore wrote, which
+		// must not be restored again should the rest of this tick fail.
+		r.started = true
+		r.modelsSavedAt = time.Now()
+		r.waitFirstLearning(ctx, r.LearnWait)
+		r.takeLearned(ctx, now, true)
+	}
 	if err := r.seed(ctx, services, now); err != nil {
 		return err
 	}
 	r.started = true
 	live := make(map[uint]bool, len(services))
 	announced := false
+	minute := now.Truncate(time.Minute).Unix()
 	for _, svc := range services {
 		live[svc.ID] = true
 		tr := r.tracked[svc.ID]
 		tr.svc = svc
+		if tr.learning {
+			tr.last15 = r.last15(svc.ID, minute)
+			continue
+		}
 		if r.evaluate(ctx, tr, now) {
 			announced = true
 		}
@@ -185,7 +219,25 @@ func (r *Runner) readMinutes(ctx context.Context, now time.Time) error {
 			delete(r.minutes, m)
 		}
 	}
+	clear(r.active)
+	for _, mc := range r.minutes {
+		for id := range mc.Services {
+			r.active[id] = true
+		}
+	}
 	return nil
+}
+
+// last15 is one service's counts in the last 15 minutes up to minute.
+func (r *Runner) last15(id uint, minute int64) models.Counts {
+	var c models.Counts
+	if !r.active[id] {
+		return c // nobody reported in the minutes kept: every count is zero
+	}
+	for m := minute - 14*60; m <= minute; m += 60 {
+		c.Add(r.counts(id, m))
+	}
+	return c
 }
 
 // counts is one service's counts in one minute (zero when nobody reported).
@@ -194,17 +246,41 @@ func (r *Runner) counts(id uint, minute int64) models.Counts {
 }
 
 // loadChart reloads completed chart buckets from the rollups two minutes
-// after each bucket boundary (the rollup job runs every minute), and at start.
+// after each bucket boundary (the rollup job runs every minute), and at
+// start. After the first load it reads only the buckets the rollup job may
+// still change (chartReload; it recomputes the last hour) and drops those
+// that left the chart: reading the whole day again for every service was
+// about a second of CPU at 50,000 services every 15 minutes.
 func (r *Runner) loadChart(ctx context.Context, now time.Time) error {
 	boundary := models.BucketOf(now.Add(-2 * time.Minute))
 	if r.chart != nil && !boundary.After(r.chartAt) {
 		return nil
 	}
-	rows, err := r.History.History(ctx, now.Add(-chartSpan-models.BucketSize), false)
+	oldest := now.Add(-chartSpan - models.BucketSize)
+	since := oldest
+	if r.chart != nil {
+		since = maxTime(since, models.BucketOf(r.chartAt.Add(-chartReload)))
+	}
+	rows, err := r.History.History(ctx, since, false)
 	if err != nil {
 		return err
 	}
-	chart := make(map[uint]map[int64]int)
+	chart := r.chart
+	if chart == nil || !since.After(oldest) {
+		chart = make(map[uint]map[int64]int)
+	} else {
+		keep, from := models.BucketOf(oldest).Unix(), models.BucketOf(since).Unix()
+		for id, m := range chart {
+			for b := range m {
+				if b < keep || b >= from {
+					delete(m, b)
+				}
+			}
+			if len(m) == 0 {
+				delete(chart, id)
+			}
+		}
+	}
 	for _, row := range rows {
 		m := chart[row.ServiceID]
 		if m == nil {
@@ -215,4 +291,11 @@ func (r *Runner) loadChart(ctx context.Context, now time.Time) error {
 	}
 	r.chart, r.chartAt = chart, boundary
 	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -27,36 +27,39 @@ const (
 	saveModelsBatch   = 500
 )
 
-// savedModel is a model loaded at start, waiting for its series.
+// savedModel is a model loaded at start, waiting for its series: decoded
+// as it is read (the bytes are not kept), its parameters set when its
+// series is made.
 type savedModel struct {
 	learned int64 // unix second the runner had learned up to
-	state   []byte
+	model   *Model
 }
 
 // loadModels reads the saved models this build can restore.
-func (r *Runner) loadModels(ctx context.Context) error {
-	r.saved = map[uint]map[string]savedModel{}
+func (r *Runner) loadModels(ctx context.Context) (map[uint]map[string]savedModel, error) {
+	saved := map[uint]map[string]savedModel{}
 	if r.Models == nil {
-		return nil
+		return saved, nil
 	}
-	return r.Models.ModelStates(ctx, func(ms models.ModelState) error {
-		if !validState(ms.State) {
+	err := r.Models.ModelStates(ctx, func(ms models.ModelState) error {
+		model := &Model{}
+		if !model.UnmarshalState(ms.State) {
 			return nil
 		}
-		m := r.saved[ms.ServiceID]
+		m := saved[ms.ServiceID]
 		if m == nil {
 			m = map[string]savedModel{}
-			r.saved[ms.ServiceID] = m
+			saved[ms.ServiceID] = m
 		}
-		m[ms.Scope] = savedModel{learned: ms.LearnedUntil, state: ms.State}
+		m[ms.Scope] = savedModel{learned: ms.LearnedUntil, model: model}
 		return nil
 	})
+	return saved, err
 }
 
-// restorable is the saved models of svc if its global model can be
+// restorable is a service's saved models if its global model can be
 // resumed at end (saved within seedSpan), else nil.
-func (r *Runner) restorable(svc models.Service, end time.Time) map[string]savedModel {
-	m := r.saved[svc.ID]
+func restorable(m map[string]savedModel, end time.Time) map[string]savedModel {
 	g, ok := m[models.ScopeGlobal]
 	if !ok || g.learned < end.Add(-seedSpan).Unix() {
 		return nil
@@ -64,20 +67,20 @@ func (r *Runner) restorable(svc models.Service, end time.Time) map[string]savedM
 	return m
 }
 
-// resume creates a service's state from its saved models and teaches them
-// the history h (nil: none) since they were saved.
-func (r *Runner) resume(svc models.Service, saved map[string]savedModel, h *history, end time.Time) {
+// resumed is a service's state from its saved models, taught the history h
+// (nil: none) since they were saved. Like seeded, it is safe to call
+// concurrently.
+func (r *Runner) resumed(svc models.Service, saved map[string]savedModel, h *history, end time.Time) *tracked {
 	learned := saved[models.ScopeGlobal].learned
 	tr := &tracked{svc: svc, global: r.newSeries(svc, models.ScopeGlobal), regions: map[string]*Series{},
 		observed: max(end.Unix(), learned), unsaved: map[string]pendingSave{}, savedAt: map[string]time.Time{}}
-	r.tracked[svc.ID] = tr
 	// The first whole bucket after what was learned (a bucket learned in
 	// part, minute by minute, is not taught again).
 	start := models.BucketOf(time.Unix(learned, 0)).Unix()
 	if start < learned {
 		start += bucketSecs
 	}
-	tr.global.Model.UnmarshalState(saved[models.ScopeGlobal].state)
+	tr.global.Model = restoredModel(tr.global.Model, saved[models.ScopeGlobal].model)
 	var global map[int64]float64
 	if h != nil {
 		global = h.global
@@ -88,7 +91,7 @@ func (r *Runner) resume(svc models.Service, saved map[string]savedModel, h *hist
 			continue
 		}
 		s := r.newSeries(svc, scope)
-		s.Model.UnmarshalState(sm.state)
+		s.Model = restoredModel(s.Model, sm.model)
 		var counts map[int64]float64
 		if h != nil {
 			counts = h.regions[scope]
@@ -96,6 +99,14 @@ func (r *Runner) resume(svc models.Service, saved map[string]savedModel, h *hist
 		teach(s, counts, start, end.Unix())
 		tr.regions[scope] = s
 	}
+	return tr
+}
+
+// restoredModel is a saved model (decoded by loadModels) with the
+// parameters of the fresh model it replaces.
+func restoredModel(fresh, saved *Model) *Model {
+	saved.p = fresh.p
+	return saved
 }
 
 // saveModels saves every tracked series' model, saveModelsBatch at a time.
@@ -110,6 +121,9 @@ func (r *Runner) saveModels(ctx context.Context) error {
 		return err
 	}
 	for _, tr := range r.tracked {
+		if tr.learning {
+			continue // its saved model (if any) stays as it was
+		}
 		batch = append(batch, models.ModelState{ServiceID: tr.svc.ID, Scope: models.ScopeGlobal, LearnedUntil: tr.observed, State: tr.global.Model.MarshalState()})
 		for code, s := range tr.regions {
 			batch = append(batch, models.ModelState{ServiceID: tr.svc.ID, Scope: code, LearnedUntil: tr.observed, State: s.Model.MarshalState()})
@@ -144,9 +158,16 @@ func (r *Runner) SaveModelsAtExit(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveModelsTimeout)
 	defer cancel()
 	began := time.Now()
+	r.stopLearning(ctx)
 	if err := r.saveModels(ctx); err != nil {
 		r.Log.Warn("saving the learned models at shutdown failed; the next start learns from history", "err", err)
 		return
 	}
-	r.Log.Info("saved the learned models", "services", len(r.tracked), "took", time.Since(began).Round(time.Millisecond))
+	learning := 0
+	for _, tr := range r.tracked {
+		if tr.learning {
+			learning++
+		}
+	}
+	r.Log.Info("saved the learned models", "services", len(r.tracked)-learning, "still_learning", learning, "took", time.Since(began).Round(time.Millisecond))
 }

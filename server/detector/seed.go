@@ -19,10 +19,15 @@ type tracked struct {
 	last15   models.Counts
 	bands    []*models.Band // chart baseline, one per chart bucket
 	bandsAt  int64          // the bucket the bands were computed in
-	unsaved  map[string]pendingSave
-	savedAt  map[string]time.Time
-	shown    []models.Bucket // the chart series last published (shared with readers: never written)
-	scratch  []models.Bucket // where the next chart series is built
+	// bandsFresh: the bands were computed whole in bandsAt (not only moved
+	// on at its start: refreshBands)
+	bandsFresh bool
+	unsaved    map[string]pendingSave
+	savedAt    map[string]time.Time
+	shown      []models.Bucket // the chart series last published (shared with readers: never written)
+	// learning: a placeholder while the service's models learn in the
+	// background (learn.go); it is shown, never judged, never saved
+	learning bool
 }
 
 // pendingSave is an incident change not yet persisted: the incident and the
@@ -83,7 +88,12 @@ func (r *Runner) restore(ctx context.Context) error {
 func (r *Runner) newSeries(svc models.Service, scope string) *Series {
 	p := r.Params
 	p.ColdStart = svc.ColdStartThreshold()
-	s := NewSeries(p, svc.ID, scope)
+	return r.restoredSeries(NewSeries(p, svc.ID, scope), svc, scope)
+}
+
+// restoredSeries gives s the incident state restored for svc and scope, if
+// any.
+func (r *Runner) restoredSeries(s *Series, svc models.Service, scope string) *Series {
 	if rs, ok := r.restored[stateKey{svc.ID, scope}]; ok {
 		rs.state.ServiceID, rs.state.Scope = svc.ID, scope
 		s.Tracker = RestoreTracker(rs.state, rs.open)
@@ -91,11 +101,11 @@ func (r *Runner) newSeries(svc models.Service, scope string) *Series {
 	return s
 }
 
-// seed creates the state of services not yet tracked, teaching their models
-// the rolled-up history (global and busy regions), zeros included. History
-// streams one service at a time (loadhistory.go), and only the services
-// being seeded are read: a service created at run time costs its own
-// history, not the catalogue's.
+// seed creates the state of services that appeared after the start (the
+// start's own are learned in the background: learn.go), teaching their
+// models the rolled-up history (global and busy regions), zeros included.
+// Only the services being seeded are read: a service created at run time
+// costs its own history, not the catalogue's.
 func (r *Runner) seed(ctx context.Context, services []models.Service, now time.Time) error {
 	fresh := make(map[uint]models.Service)
 	for _, svc := range services {
@@ -107,68 +117,28 @@ func (r *Runner) seed(ctx context.Context, services []models.Service, now time.T
 		return nil
 	}
 	end := models.BucketOf(now)
-	if !r.started {
-		if err := r.loadModels(ctx); err != nil {
-			return err
-		}
-		r.modelsSavedAt = time.Now()
-	}
-	// Services with saved models learn only what came after them; the
-	// others learn seedSpan of history.
-	resumed, learnedFrom := map[uint]models.Service{}, end
-	for id, svc := range fresh {
-		if saved := r.restorable(svc, end); saved != nil {
-			resumed[id] = svc
+	err := r.History.HistoryOf(ctx, end.Add(-seedSpan), freshIDs(fresh, len(services)), func(id uint, rows []models.BucketTotal) error {
+		if svc, ok := fresh[id]; ok {
 			delete(fresh, id)
-			learnedFrom = minTime(learnedFrom, models.BucketOf(time.Unix(saved[models.ScopeGlobal].learned, 0)))
+			r.tracked[id] = r.seeded(svc, groupHistory(rows), end)
 		}
-	}
-	if len(resumed) > 0 {
-		err := r.History.HistoryOf(ctx, learnedFrom, freshIDs(resumed, len(services)), func(id uint, rows []models.BucketTotal) error {
-			if svc, ok := resumed[id]; ok {
-				delete(resumed, id)
-				r.resume(svc, r.saved[id], groupHistory(rows), end)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	for _, svc := range resumed { // nothing reported since their models were saved
-		r.resume(svc, r.saved[svc.ID], nil, end)
-	}
-	r.saved = nil
-	if len(fresh) > 0 {
-		err := r.History.HistoryOf(ctx, end.Add(-seedSpan), freshIDs(fresh, len(services)), func(id uint, rows []models.BucketTotal) error {
-			if svc, ok := fresh[id]; ok {
-				delete(fresh, id)
-				r.seedService(svc, groupHistory(rows), end)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, svc := range fresh { // services without history since seedSpan
-		r.seedService(svc, nil, end)
-	}
-	// Restored incidents of regions that are not busy any more still need
-	// their series to resolve.
-	for k := range r.restored {
-		if tr := r.tracked[k.service]; tr != nil && k.scope != models.ScopeGlobal && tr.regions[k.scope] == nil {
-			tr.regions[k.scope] = r.newSeries(tr.svc, k.scope)
-		}
+		r.tracked[svc.ID] = r.seeded(svc, nil, end)
 	}
 	return nil
 }
 
-// seedService creates one service's state from its history h (nil: none).
-func (r *Runner) seedService(svc models.Service, h *history, end time.Time) {
+// seeded is one service's state learned from its history h (nil: none).
+// It touches nothing of the runner's but what it reads (learners call it
+// concurrently).
+func (r *Runner) seeded(svc models.Service, h *history, end time.Time) *tracked {
 	tr := &tracked{svc: svc, global: r.newSeries(svc, models.ScopeGlobal), regions: map[string]*Series{},
 		observed: end.Unix(), unsaved: map[string]pendingSave{}, savedAt: map[string]time.Time{}}
-	r.tracked[svc.ID] = tr
 	start := models.BucketOf(svc.CreatedAt).Unix()
 	if h != nil {
 		start = min(start, h.first)
@@ -182,7 +152,7 @@ func (r *Runner) seedService(svc models.Service, h *history, end time.Time) {
 		// the first minute of a bucket went unjudged for the service,
 		// and a region (which starts the same way) alarmed alone.
 		tr.global.Advance(end.Add(-time.Minute), time.Minute, 0)
-		return
+		return tr
 	}
 	var global map[int64]float64
 	if h != nil {
@@ -190,7 +160,7 @@ func (r *Runner) seedService(svc models.Service, h *history, end time.Time) {
 	}
 	teach(tr.global, global, start, end.Unix())
 	if h == nil {
-		return
+		return tr
 	}
 	hours := float64(end.Unix()-start) / 3600
 	for _, region := range busiest(h.regions, hours) {
@@ -198,14 +168,16 @@ func (r *Runner) seedService(svc models.Service, h *history, end time.Time) {
 		teach(s, h.regions[region], start, end.Unix())
 		tr.regions[region] = s
 	}
+	return tr
 }
 
 // teach feeds a series every 15-minute bucket in [start, end), zeros too.
 func teach(s *Series, counts map[int64]float64, start, end int64) {
 	step := int64(models.BucketSize / time.Second)
 	for b := start; b < end; b += step {
-		s.Advance(time.Unix(b, 0).UTC(), models.BucketSize, counts[b])
+		s.Learn(time.Unix(b, 0).UTC(), models.BucketSize, counts[b])
 	}
+	s.Settle()
 }
 
 // busiest are the regions with enough history for a baseline of their own.

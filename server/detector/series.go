@@ -35,6 +35,19 @@ func (s *Series) Advance(t time.Time, width time.Duration, count float64) {
 	s.Model.Observe(t, width, count)
 }
 
+// Learn is Advance for a run of buckets taught together (history at
+// start): the tests' thresholds are computed once, by Settle after the
+// last bucket, instead of after each. The model is then exactly what
+// Advance would have made it; Decide needs Settle first.
+func (s *Series) Learn(t time.Time, width time.Duration, count float64) {
+	open := s.Tracker.Open() && t.Add(width).After(s.Tracker.Incident.StartedAt)
+	s.Model.Hold(open || s.Held)
+	s.Model.observe(t, width, count)
+}
+
+// Settle ends a run of Learn calls.
+func (s *Series) Settle() { s.Model.settleBars() }
+
 // Decide judges the series at now; pending is the count of the bucket in
 // progress.
 func (s *Series) Decide(now time.Time, pending float64) Decision {

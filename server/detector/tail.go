@@ -37,12 +37,29 @@ func (t *tail) decay(u int64) {
 	if u <= t.at {
 		return
 	}
-	d := float32(math.Exp(-float64(u-t.at) / tailTau))
+	d := decayFactor(u - t.at)
 	for i := range t.hist {
 		t.hist[i] *= d
 	}
 	t.at = u
 }
+
+// decayFactor is the histogram's decay over dt seconds. The steps of a
+// bucket (a minute live, 15 minutes from history) are computed once: the
+// same expression of the same number, so the same factor.
+func decayFactor(dt int64) float32 {
+	switch dt {
+	case 60:
+		return decayMinute
+	case 900:
+		return decayBucket
+	}
+	return computeDecay(dt)
+}
+
+func computeDecay(dt int64) float32 { return float32(math.Exp(-float64(dt) / tailTau)) }
+
+var decayMinute, decayBucket = computeDecay(60), computeDecay(900)
 
 // add records a run whose highest evidence was peak, ending at unix time u.
 func (t *tail) add(u int64, peak float64) {

@@ -13,6 +13,7 @@ type TickStats struct {
 	RegionalSeries int                    // regional series tracked over all services
 	Statuses       []models.ServiceStatus // what was published (read only)
 	LastMinute     models.MinuteCounts    // counted reports of the last complete minute
+	Learning       int                    // services whose models are still learning their history (not judged yet)
 }
 
 // tickStats gathers the stats of a tick that began at began.
@@ -21,6 +22,9 @@ func (r *Runner) tickStats(began time.Time, now time.Time, list []models.Service
 		LastMinute: r.minutes[now.Truncate(time.Minute).Add(-time.Minute).Unix()]}
 	for _, tr := range r.tracked {
 		ts.RegionalSeries += len(tr.regions)
+		if tr.learning {
+			ts.Learning++
+		}
 	}
 	return ts
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 
 	"gorm.io/gorm/clause"
 
@@ -30,7 +31,7 @@ func (s *Store) SaveModelStates(ctx context.Context, list []models.ModelState) e
 }
 
 // ModelStates streams every saved model to fn (its State is valid only
-// during the call).
+// during the call: it is the driver's buffer).
 func (s *Store) ModelStates(ctx context.Context, fn func(models.ModelState) error) error {
 	rows, err := s.r.WithContext(ctx).Raw(`SELECT service_id, scope, learned_until, state FROM model_states`).Rows()
 	if err != nil {
@@ -38,10 +39,12 @@ func (s *Store) ModelStates(ctx context.Context, fn func(models.ModelState) erro
 	}
 	defer rows.Close()
 	var ms models.ModelState
+	var state sql.RawBytes // the driver's own buffer: no copy of every model
 	for rows.Next() {
-		if err := rows.Scan(&ms.ServiceID, &ms.Scope, &ms.LearnedUntil, &ms.State); err != nil {
+		if err := rows.Scan(&ms.ServiceID, &ms.Scope, &ms.LearnedUntil, &state); err != nil {
 			return translate(err, "model states")
 		}
+		ms.State = state
 		if err := fn(ms); err != nil {
 			return err
 		}

@@ -74,7 +74,15 @@ func (s *Store) Prune(ctx context.Context, now time.Time, keepReports, keepRollu
 func (s *Store) History(ctx context.Context, since time.Time, byRegion bool) ([]models.BucketTotal, error) {
 	var out []models.BucketTotal
 	from := models.BucketOf(since).Unix()
-	err := s.r.WithContext(ctx).Model(&models.Rollup{}).
+	// SQLite without statistics scans the whole primary key for this
+	// (every rollup ever kept: 4.5 s of CPU at 39 million rows, every 15
+	// minutes for the chart); the bucket index reads only the span's rows
+	// (1 s). PostgreSQL's planner has statistics.
+	table := "rollups"
+	if s.dialect == SQLite {
+		table = "rollups INDEXED BY idx_rollups_bucket"
+	}
+	err := s.r.WithContext(ctx).Table(table).
 		Select("service_id, bucket, '' AS region, SUM(count) AS count").
 		Where("bucket >= ?", from).Group("service_id, bucket").Order("bucket, service_id").
 		Scan(&out).Error
@@ -82,7 +90,7 @@ func (s *Store) History(ctx context.Context, since time.Time, byRegion bool) ([]
 		return out, translate(err, "history")
 	}
 	var regional []models.BucketTotal
-	err = s.r.WithContext(ctx).Model(&models.Rollup{}).
+	err = s.r.WithContext(ctx).Table(table).
 		Select("service_id, bucket, region, SUM(count) AS count").
 		Where("bucket >= ?", from).Group("service_id, bucket, region").Order("bucket, service_id, region").
 		Scan(&regional).Error

@@ -1,0 +1,112 @@
+package detector
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/outcry/outcry/models"
+)
+
+// TestChartReloadsOnlyWhatMayChange: after the first load the chart reads
+// only the last buckets at each boundary, yet it is always what reading
+// the whole day again would give, while the rollup job rewrites the last
+// hour's buckets and new ones arrive.
+func TestChartReloadsOnlyWhatMayChange(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	now := time.Date(2026, 3, 4, 9, 1, 0, 0, time.UTC)
+	svcs := []models.Service{{ID: 1, Slug: "a", CreatedAt: now.Add(-40 * 24 * time.Hour)}, {ID: 2, Slug: "b", CreatedAt: now.Add(-40 * 24 * time.Hour)}}
+	h := &fakeHistory{}
+	counts := map[[2]int64]int{}   // service, bucket
+	rollup := func(at time.Time) { // the job: every bucket of the last hour, recomputed
+		for b := models.BucketOf(at.Add(-time.Hour)); !b.After(at); b = b.Add(models.BucketSize) {
+			for _, s := range svcs {
+				counts[[2]int64{int64(s.ID), b.Unix()}] = rng.IntN(5)
+			}
+		}
+		h.rows = h.rows[:0]
+		for k, n := range counts {
+			h.rows = append(h.rows, models.BucketTotal{ServiceID: uint(k[0]), Bucket: k[1], Count: n})
+		}
+	}
+	for at := now.Add(-26 * time.Hour); at.Before(now); at = at.Add(10 * time.Minute) {
+		rollup(at)
+	}
+	r := NewRunner(RunnerDeps{Catalog: &fakeCatalog{svcs: svcs}, Counters: &fakeCounters{}, History: h, Incidents: &fakeIncidents{},
+		Snapshot: NewSnapshot(), Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)})
+	reloads := 0
+	for range 6 * 60 { // six hours, a tick a minute
+		rollup(now)
+		before := r.chartAt
+		if err := r.loadChart(context.Background(), now); err != nil {
+			t.Fatal(err)
+		}
+		if r.chartAt != before {
+			reloads++
+			full := NewRunner(RunnerDeps{History: h})
+			if err := full.loadChart(context.Background(), now); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(r.chart, full.chart) {
+				t.Fatalf("at %v the chart differs from a whole reload", now)
+			}
+		}
+		now = now.Add(time.Minute)
+	}
+	if reloads < 20 {
+		t.Fatalf("only %d reloads in six hours", reloads)
+	}
+}
+
+// TestBandsMoveOnAndRefreshSpread: at a bucket boundary the chart's band
+// moves on by one bucket and computes only the new one; later in the bucket,
+// at the service's own moment, the whole day is computed again; the band is
+// complete at every tick once the model is ready.
+func TestBandsMoveOnAndRefreshSpread(t *testing.T) {
+	w := newRunnerWorld(5)
+	r := w.runner()
+	n := int(chartSpan / models.BucketSize)
+	var prev []*models.Band
+	moved, whole := 0, 0
+	for range 4 * 60 * 2 { // two hours of 15-second ticks
+		if err := r.Tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		tr := r.tracked[w.svc.ID]
+		now := w.now
+		start := models.BucketOf(now).Add(-chartSpan + models.BucketSize)
+		expect := func(i int) models.Band {
+			return tr.global.Model.Expect(start.Add(time.Duration(i)*models.BucketSize), models.BucketSize)
+		}
+		for i, b := range tr.bands {
+			if b == nil {
+				t.Fatalf("at %v band %d of %d is missing", now, i, len(tr.bands))
+			}
+		}
+		switch {
+		case prev != nil && !tr.bandsFresh && prev[1] == tr.bands[0]:
+			moved++
+			if !reflect.DeepEqual(prev[1:], tr.bands[:n-1]) || *tr.bands[n-1] != expect(n-1) {
+				t.Fatalf("at %v the band did not move on by one bucket", now)
+			}
+		case tr.bandsFresh && (prev == nil || prev[0] != tr.bands[0]):
+			whole++
+			if now.Unix()-tr.bandsAt < bandsDue(w.svc.ID) && prev != nil {
+				t.Fatalf("at %v the band was computed whole before its moment", now)
+			}
+			for i := range n {
+				if *tr.bands[i] != expect(i) {
+					t.Fatalf("at %v band %d is not the model's expectation", now, i)
+				}
+			}
+		}
+		prev = tr.bands
+		w.now = w.now.Add(15 * time.Second)
+	}
+	if moved < 7 || whole < 8 {
+		t.Fatalf("in two hours the band moved on %d times and was computed whole %d times", moved, whole)
+	}
+}
