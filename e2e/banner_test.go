@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server"
 	"github.com/outcry/outcry/server/servertest"
-	"github.com/outcry/outcry/server/store"
 )
 
 // TestCorrelatedBanner: with open incidents at three services that began
@@ -119,22 +117,13 @@ func TestCorrelatedBanner(t *testing.T) {
 func plantOpen(t *testing.T, dbPath string, start time.Time, slugs []string, grouped bool) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, dbPath, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, bySlug := servertest.OpenStore(t, dbPath)
 	defer st.Close()
-	services, err := st.Services(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var first uint64
 	for i, slug := range slugs {
-		var svc models.Service
-		for _, s := range services {
-			if s.Slug == slug {
-				svc = s
-			}
+		svc, ok := bySlug[slug]
+		if !ok {
+			t.Fatalf("no service %s", slug)
 		}
 		at := start.Add(time.Duration(i) * time.Minute)
 		inc := &models.Incident{ServiceID: svc.ID, Scope: models.ScopeGlobal, Level: models.LevelOutage, StartedAt: at, PeakAt: at,

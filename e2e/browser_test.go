@@ -6,7 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -29,7 +28,6 @@ import (
 	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/servertest"
-	"github.com/outcry/outcry/server/store"
 )
 
 // evilName is a service name that would run script if a page did not escape it.
@@ -212,21 +210,9 @@ func startSeeded(t *testing.T) *servertest.App {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, app.DBPath, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, bySlug := servertest.OpenStore(t, app.DBPath)
 	defer st.Close()
-	services, err := st.Services(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var acme uint
-	for _, svc := range services {
-		if svc.Slug == "acme" {
-			acme = svc.ID
-		}
-	}
+	acme := bySlug["acme"].ID
 	end := models.BucketOf(time.Now().UTC())
 	var rows []models.Rollup
 	// Eight days: the detector has learned what is usual, so the chart

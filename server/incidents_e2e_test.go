@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,7 +13,6 @@ import (
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server"
 	"github.com/outcry/outcry/server/servertest"
-	"github.com/outcry/outcry/server/store"
 )
 
 // planted is an incident written into a stopped app's database as the
@@ -34,19 +32,8 @@ type planted struct {
 func plantIncidents(t *testing.T, dbPath string, list []planted) []uint64 {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, dbPath, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, bySlug := servertest.OpenStore(t, dbPath)
 	defer st.Close()
-	services, err := st.Services(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bySlug := map[string]models.Service{}
-	for _, s := range services {
-		bySlug[s.Slug] = s
-	}
 	ids := make([]uint64, len(list))
 	for i, p := range list {
 		svc, ok := bySlug[p.slug]

@@ -3,8 +3,6 @@ package server_test
 import (
 	"bytes"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -110,23 +108,7 @@ func waitDelivery(t *testing.T, app *servertest.App, id string, ok func(delivery
 // server/webhook/testdata/formats.
 func checkReceiverFormat(t *testing.T, what, file string, body []byte) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("webhook", "testdata", "formats", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(file, doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := webhooktest.ReceiverSchema(t, file)
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("%s: %s is not JSON", what, body)

@@ -22,7 +22,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/outcry/outcry/internal/testkit"
+	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server"
+	"github.com/outcry/outcry/server/store"
 )
 
 // AdminToken is the admin token every test app uses.
@@ -208,4 +210,26 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// OpenStore opens a stopped app's database through the store (to plant
+// history or incidents behind the detector's back, as tests of what it
+// restores do) and returns it with the services by slug. Close it before
+// the app starts again.
+func OpenStore(t testing.TB, dbPath string) (*store.Store, map[string]models.Service) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dbPath, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	services, err := st.Services(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySlug := make(map[string]models.Service, len(services))
+	for _, s := range services {
+		bySlug[s.Slug] = s
+	}
+	return st, bySlug
 }

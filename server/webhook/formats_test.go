@@ -3,8 +3,6 @@ package webhook
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,32 +10,12 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/outcry/outcry/models"
+	"github.com/outcry/outcry/server/webhook/webhooktest"
 )
 
-// receiverSchema compiles one of the receivers' schemas in
-// testdata/formats (see its README for the documentation each is written
-// from), asserting formats (uri, date-time) too.
+// receiverSchema is webhooktest.ReceiverSchema.
 func receiverSchema(tb testing.TB, file string) *jsonschema.Schema {
-	tb.Helper()
-	path := filepath.Join("testdata", "formats", file)
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(file, doc); err != nil {
-		tb.Fatal(err)
-	}
-	s, err := c.Compile(file)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s
+	return webhooktest.ReceiverSchema(tb, file)
 }
 
 // formatCase is one event every format must render.
