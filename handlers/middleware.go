@@ -123,8 +123,12 @@ func (h *Handler) observe(ids *requestIDs) gin.HandlerFunc {
 			route = "unmatched"
 		}
 		status := c.Writer.Status()
+		method, size := methodLabel(c.Request.Method), c.Writer.Size()
+		if wasHead(c.Request) {
+			method, size = http.MethodHead, 0
+		}
 		if h.Metrics != nil {
-			h.Metrics.Latency.WithLabelValues(methodLabel(c.Request.Method), route, statusText(status)).Observe(took.Seconds())
+			h.Metrics.Latency.WithLabelValues(method, route, statusText(status)).Observe(took.Seconds())
 		}
 		if h.AccessLog == nil || (h.AccessErrorsOnly && status < 400) {
 			return
@@ -147,17 +151,17 @@ func (h *Handler) observe(ids *requestIDs) gin.HandlerFunc {
 		}
 		if h.AccessJSON != nil {
 			bp := accessBufs.Get().(*[]byte)
-			line := accessLine{time: time.Now(), level: level, requestID: id, method: methodLabel(c.Request.Method),
-				route: route, status: status, latencyMS: latencyMS, bytes: c.Writer.Size(), suppressed: suppressed}
+			line := accessLine{time: time.Now(), level: level, requestID: id, method: method,
+				route: route, status: status, latencyMS: latencyMS, bytes: size, suppressed: suppressed}
 			*bp = appendAccessLine((*bp)[:0], &line)
 			_, _ = h.AccessJSON.Write(*bp)
 			accessBufs.Put(bp)
 			return
 		}
 		attrs := [7]slog.Attr{
-			slog.String("request_id", id), slog.String("method", methodLabel(c.Request.Method)),
+			slog.String("request_id", id), slog.String("method", method),
 			slog.String("route", route), slog.Int("status", status),
-			slog.Float64("latency_ms", latencyMS), slog.Int("bytes", c.Writer.Size()),
+			slog.Float64("latency_ms", latencyMS), slog.Int("bytes", size),
 		}
 		n := 6
 		if suppressed > 0 {

@@ -249,3 +249,57 @@ func TestAccessJSONLinesAreSlogs(t *testing.T) {
 		}
 	}
 }
+
+// A HEAD answered as GET (HeadAsGet) is logged and measured as HEAD, with
+// 0 bytes (none were sent), by both access-log writers; a GET stays GET.
+func TestHeadIsLoggedAsHead(t *testing.T) {
+	for _, hand := range []bool{false, true} {
+		var logs syncBuf
+		reg := prometheus.NewRegistry()
+		d := Deps{AccessLog: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: NewMetrics(reg), Log: slog.New(slog.DiscardHandler)}
+		if hand {
+			d.AccessJSON = &logs
+		}
+		_, r := opsEngine(t, d)
+		srv := HeadAsGet(r)
+		if rec := serve(srv, "HEAD", "/readyz"); rec.Code != http.StatusOK {
+			t.Fatalf("HEAD /readyz: %d", rec.Code)
+		}
+		if rec := serve(srv, "GET", "/readyz"); rec.Code != http.StatusOK || rec.Body.Len() == 0 {
+			t.Fatalf("GET /readyz: %d, %d bytes", rec.Code, rec.Body.Len())
+		}
+		lines := logs.lines()
+		if len(lines) != 2 {
+			t.Fatalf("hand=%v: %d lines:\n%s", hand, len(lines), strings.Join(lines, "\n"))
+		}
+		for i, want := range []string{"HEAD", "GET"} {
+			var rec struct {
+				Method string `json:"method"`
+				Bytes  int    `json:"bytes"`
+			}
+			if err := json.Unmarshal([]byte(lines[i]), &rec); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Method != want || (want == "HEAD") != (rec.Bytes == 0) {
+				t.Errorf("hand=%v: line %d says %s with %d bytes; want %s", hand, i, rec.Method, rec.Bytes, want)
+			}
+		}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		methods := map[string]bool{}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "method" {
+						methods[l.GetValue()] = true
+					}
+				}
+			}
+		}
+		if len(methods) != 2 || !methods["HEAD"] || !methods["GET"] {
+			t.Errorf("hand=%v: latency methods %v; want HEAD and GET", hand, methods)
+		}
+	}
+}
