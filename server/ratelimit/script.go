@@ -168,12 +168,16 @@ local window, slots = ARGV[8], tonumber(ARGV[10])
 -- comes from the same network: both are hashes of one address), so only
 -- the slot is set.
 local function claim(sid, reporter, network)
-  local d
-  if slots > 1 then
-    d = P .. "d:" .. sid .. ":" .. reporter
-    if not redis.call("SET", d, "1", "NX", "PX", window) then
-      return 0
+  if slots == 1 then
+    -- one concatenation, one string: the key of the only slot
+    if redis.call("SET", P .. "e:" .. sid .. ":" .. network .. ":1", "1", "NX", "PX", window) then
+      return 1
     end
+    return 0
+  end
+  local d = P .. "d:" .. sid .. ":" .. reporter
+  if not redis.call("SET", d, "1", "NX", "PX", window) then
+    return 0
   end
   local e = P .. "e:" .. sid .. ":" .. network .. ":"
   for s = 1, slots do
@@ -181,24 +185,35 @@ local function claim(sid, reporter, network)
       return s
     end
   end
-  if d then
-    redis.call("DEL", d)
-  end
+  redis.call("DEL", d)
   return 0
 end
 
--- counter increments are summed per (minute hash, field) over the batch and
--- applied once at the end, with one PEXPIRE per minute hash: under a surge a
--- batch of reports costs a handful of HINCRBYs instead of three each.
-local incr, hashes = {}, {}
-local function count(hash, field)
-  local h = incr[hash]
-  if not h then
-    h = {}
-    incr[hash] = h
-    hashes[#hashes + 1] = hash
+-- counter increments are summed per minute, service, problem and region
+-- over the batch (in tables, so a report makes no string) and applied once
+-- at the end, one HINCRBY per field and one PEXPIRE per minute hash: under
+-- a surge a batch of reports costs a handful of HINCRBYs instead of three
+-- each.
+local incr, minutes = {}, {}
+local function count(minute, sid, problem, region)
+  local m = incr[minute]
+  if not m then
+    m = {}
+    incr[minute] = m
+    minutes[#minutes + 1] = minute
   end
-  h[field] = (h[field] or 0) + 1
+  local c = m[sid]
+  if not c then
+    c = {t = 0, p = {}, r = {}}
+    m[sid] = c
+  end
+  c.t = c.t + 1
+  if problem ~= "" then
+    c.p[problem] = (c.p[problem] or 0) + 1
+  end
+  if region ~= "" then
+    c.r[region] = (c.r[region] or 0) + 1
+  end
 end
 
 local out, o = {0, now_us}, 2
@@ -225,14 +240,7 @@ for i = 0, n - 1 do
     end
     counted = claim(sid, ARGV[a + 1], network)
     if counted > 0 then
-      local hash = P .. "m:" .. ARGV[a + 6]
-      count(hash, sid)
-      if ARGV[a + 4] ~= "" then
-        count(hash, sid .. "|p|" .. ARGV[a + 4])
-      end
-      if ARGV[a + 5] ~= "" then
-        count(hash, sid .. "|r|" .. ARGV[a + 5])
-      end
+      count(ARGV[a + 6], sid, ARGV[a + 4], ARGV[a + 5])
     end
   end
   if rkey or nkey then
@@ -245,9 +253,16 @@ for i = 0, n - 1 do
     o = o + 1
   end
 end
-for _, hash in ipairs(hashes) do
-  for field, by in pairs(incr[hash]) do
-    redis.call("HINCRBY", hash, field, by)
+for _, minute in ipairs(minutes) do
+  local hash = P .. "m:" .. minute
+  for sid, c in pairs(incr[minute]) do
+    redis.call("HINCRBY", hash, sid, c.t)
+    for problem, by in pairs(c.p) do
+      redis.call("HINCRBY", hash, sid .. "|p|" .. problem, by)
+    end
+    for region, by in pairs(c.r) do
+      redis.call("HINCRBY", hash, sid .. "|r|" .. region, by)
+    end
   end
   redis.call("PEXPIRE", hash, ARGV[9])
 end
