@@ -40,13 +40,14 @@ const (
 )
 
 type admitCall struct {
-	a     models.Admission
-	ld    leaseDecision // the Limiter's leases (zero: none)
-	d     models.Admittance
-	err   error
-	state atomic.Int32
-	taken bool          // in a batch (guarded by batcher.mu)
-	done  chan struct{} // a result, or (callLeads) the slot
+	a      models.Admission
+	ld     leaseDecision // the Limiter's leases (zero: none)
+	minute int64         // unixMinute(a.At), an argument of the script
+	d      models.Admittance
+	err    error
+	state  atomic.Int32
+	taken  bool          // in a batch (guarded by batcher.mu)
+	done   chan struct{} // a result, or (callLeads) the slot
 }
 
 var callPool = sync.Pool{New: func() any { return &admitCall{done: make(chan struct{}, 1)} }}

@@ -197,12 +197,16 @@ func (r *Redis) runAdmit(ctx context.Context, sh *shard, calls []*admitCall) ([]
 	sent := time.Now()
 	args = append(args, r.clock.deadline(sent, r.cfg.Deadline))
 	for _, c := range calls {
+		// Pointers into the call (alive until the batch is answered): go-redis
+		// writes *string, *uint and *int64 as their values, and a pointer in an
+		// interface is not an allocation, as a boxed string or int64 is.
 		a := &c.a
-		reporter := a.Reporter
+		c.minute = unixMinute(a.At)
+		var reporter any = &a.Reporter
 		if c.ld.r.floor == leased && r.cfg.NetworkEvidence == 1 {
 			reporter = "" // the script does not use it (see claim in admitLua)
 		}
-		args = append(args, reporter, a.Network, serviceField(a.ServiceID), a.Problem, a.Region, unixMinute(a.At), c.ld.r.floor, c.ld.n.floor)
+		args = append(args, reporter, &a.Network, &a.ServiceID, &a.Problem, &a.Region, &c.minute, &c.ld.r.floor, &c.ld.n.floor)
 	}
 	v, err := r.admit_.Run(ctx, r.rdb, []string{sh.seeded}, args...).Int64Slice()
 	if err != nil {
