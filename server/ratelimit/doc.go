@@ -43,7 +43,8 @@
 // The relaxation, across replicas: a replica leasing a key does not know
 // what other replicas consumed of it, so a client spraying N replicas gets
 // at most N−1 requests more than its limit per window (one per other
-// replica; a key evicted from a full twin map counts as unknown again). The
+// replica; a key evicted from a full twin map, or any key after the replica
+// restarts, counts as unknown again). The
 // Redis limiter alone ([NewRedis]) leases nothing.
 //
 // Undo takes a counted report back (its markers and counts) when it could

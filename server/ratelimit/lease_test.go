@@ -2,6 +2,8 @@ package ratelimit
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -144,6 +146,39 @@ func TestLeaseTakenBackWhenDenied(t *testing.T) {
 	for i, want := range []bool{true, true, false} {
 		if d := admitOK(t, lim, 1, "r"+itoa(i+2), "n2"); d.Allowed != want {
 			t.Fatalf("reporter %d on n2: %+v, want allowed %v", i+2, d, want)
+		}
+	}
+}
+
+// TestLeaseConcurrentOneReplicaExact: on one replica, concurrent requests
+// of one new reporter get exactly its burst, whichever of them leases.
+func TestLeaseConcurrentOneReplicaExact(t *testing.T) {
+	rdb := testRedis(t)
+	cfg := Config{Prefix: testPrefix(t, rdb)} // 5 a minute, burst 5
+	for round := range 5 {
+		lim := newReplica(t, rdb, cfg)
+		var wg sync.WaitGroup
+		var allowed, counted atomic.Int64
+		for range 32 {
+			wg.Go(func() {
+				for range 2 {
+					d, err := lim.Admit(context.Background(), models.Admission{ServiceID: 1, Reporter: "crowd" + itoa(round), Network: "net" + itoa(round)})
+					if err != nil {
+						t.Error(err) // not Fatal: another goroutine
+						return
+					}
+					if d.Allowed {
+						allowed.Add(1)
+					}
+					if d.Counted {
+						counted.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if allowed.Load() != 5 || counted.Load() != 1 {
+			t.Fatalf("round %d: %d allowed and %d counted of 64 concurrent requests, want 5 and 1", round, allowed.Load(), counted.Load())
 		}
 	}
 }
