@@ -114,7 +114,9 @@ func settleKey(m *expiringMap[uint64], sh *expShard[uint64], h uint64, k keyLeas
 		}
 		return
 	}
-	if failed || st.reset <= 0 {
+	if failed || st.reset <= 0 || (!allowed && !st.denied) {
+		// Nothing known, or a key the other one's denial kept Redis from
+		// storing: its reset is of a request that was not made.
 		return
 	}
 	tat := (nowN + int64(st.reset)) &^ 1 // at least Redis's TAT: reset was measured before now

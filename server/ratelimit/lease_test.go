@@ -148,6 +148,17 @@ func TestLeaseTakenBackWhenDenied(t *testing.T) {
 			t.Fatalf("reporter %d on n2: %+v, want allowed %v", i+2, d, want)
 		}
 	}
+	// The same when the network's lease is pending: r1's first request leased
+	// n1, its second is denied by r1's limit and must not grow n1's lease.
+	if d := admitOK(t, lim, 1, "r1", "n1"); d.Allowed {
+		t.Fatalf("r1 again: %+v, want denied", d)
+	}
+	if d := admitOK(t, lim, 1, "r5", "n1"); !d.Allowed {
+		t.Fatalf("the second reporter on n1: %+v, want allowed", d)
+	}
+	if d := admitOK(t, lim, 1, "r6", "n1"); d.Allowed {
+		t.Fatalf("the third report on n1 (r1, r5 and this one's network limit of 2): %+v, want denied", d)
+	}
 }
 
 // TestLeaseConcurrentOneReplicaExact: on one replica, concurrent requests
