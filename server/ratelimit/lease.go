@@ -49,7 +49,6 @@ type keyLease struct {
 type leaseDecision struct {
 	r, n       keyLease
 	rh, nh     uint64
-	nowN       int64
 	considered bool // false: no lease logic (the Redis type alone)
 }
 
@@ -63,7 +62,7 @@ func leasePending(tat int64) bool { return tat&1 == 1 }
 func (l *Local) lease(a models.Admission) leaseDecision {
 	nowN := l.now().UnixNano()
 	l.maybeSweep(nowN)
-	ld := leaseDecision{rh: l.hash(a.Reporter), nh: l.hash(a.Network), nowN: nowN, considered: true}
+	ld := leaseDecision{rh: l.hash(a.Reporter), nh: l.hash(a.Network), considered: true}
 	rs, ns := l.reporters.shard(ld.rh), l.networks.shard(ld.nh)
 	rs.mu.Lock()
 	ns.mu.Lock()
@@ -93,8 +92,8 @@ func leaseKey(m *expiringMap[uint64], sh *expShard[uint64], h uint64, g gcraLimi
 // being pending); a leased key is taken back when the admission was denied
 // or failed (err: the twin judges it again).
 func (l *Local) settle(ld leaseDecision, allowed bool, r, n limitState, failed bool) {
-	if !ld.considered {
-		return
+	if !ld.considered || (allowed && !failed && ld.r.floor == leased && ld.n.floor == leased) {
+		return // the usual report of a surge: nothing to record
 	}
 	nowN := l.now().UnixNano()
 	rs, ns := l.reporters.shard(ld.rh), l.networks.shard(ld.nh)
@@ -107,9 +106,8 @@ func (l *Local) settle(ld leaseDecision, allowed bool, r, n limitState, failed b
 }
 
 func settleKey(m *expiringMap[uint64], sh *expShard[uint64], h uint64, k keyLease, allowed bool, st limitState, failed bool, nowN int64) {
-	cur, ok := sh.m[h]
 	if k.floor == leased {
-		if (failed || !allowed) && ok && cur == k.tat {
+		if cur, ok := sh.m[h]; (failed || !allowed) && ok && cur == k.tat {
 			delete(sh.m, h) // nothing else has seen it: as if never leased
 		}
 		return
@@ -120,6 +118,7 @@ func settleKey(m *expiringMap[uint64], sh *expShard[uint64], h uint64, k keyLeas
 		return
 	}
 	tat := (nowN + int64(st.reset)) &^ 1 // at least Redis's TAT: reset was measured before now
+	cur, ok := sh.m[h]
 	if !ok || cur <= nowN {
 		m.insert(sh, h, tat, nowN)
 		return
