@@ -40,12 +40,14 @@ const (
 )
 
 type admitCall struct {
-	a     models.Admission
-	d     models.Admittance
-	err   error
-	state atomic.Int32
-	taken bool          // in a batch (guarded by batcher.mu)
-	done  chan struct{} // a result, or (callLeads) the slot
+	a      models.Admission
+	ld     leaseDecision // the Limiter's leases (zero: none)
+	minute int64         // unixMinute(a.At), an argument of the script
+	d      models.Admittance
+	err    error
+	state  atomic.Int32
+	taken  bool          // in a batch (guarded by batcher.mu)
+	done   chan struct{} // a result, or (callLeads) the slot
 }
 
 var callPool = sync.Pool{New: func() any { return &admitCall{done: make(chan struct{}, 1)} }}
@@ -59,12 +61,12 @@ func newBatcher(run func(context.Context, []*admitCall), maxBatch, maxFlushers i
 // do admits a with the next batch and waits for its result. A caller
 // that flushes answers with its result even if ctx ends meanwhile; one
 // whose ctx has ended already is not admitted.
-func (b *batcher) do(ctx context.Context, a models.Admission) (models.Admittance, error) {
+func (b *batcher) do(ctx context.Context, a models.Admission, ld leaseDecision) (models.Admittance, error) {
 	if err := ctx.Err(); err != nil {
 		return models.Admittance{}, err
 	}
 	c := callPool.Get().(*admitCall)
-	c.a, c.d, c.err = a, models.Admittance{}, nil
+	c.a, c.ld, c.d, c.err = a, ld, models.Admittance{}, nil
 	c.state.Store(callWaiting)
 	c.taken = false
 	b.mu.Lock()

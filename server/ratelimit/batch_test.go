@@ -43,7 +43,7 @@ func TestBatcherAnswersEveryCall(t *testing.T) {
 				if i%7 == 0 {
 					ctx, cancel = context.WithTimeout(context.Background(), time.Duration(i%3)*20*time.Microsecond)
 				}
-				d, err := b.do(ctx, models.Admission{ServiceID: id})
+				d, err := b.do(ctx, models.Admission{ServiceID: id}, leaseDecision{})
 				cancel()
 				if err != nil {
 					if ctx.Err() == nil {
@@ -118,7 +118,7 @@ func TestBatcherLeaderIsNeverHandedASecondSlot(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				id := uint(g*each + i + 1)
-				d, err := b.do(context.Background(), models.Admission{ServiceID: id})
+				d, err := b.do(context.Background(), models.Admission{ServiceID: id}, leaseDecision{})
 				if err != nil || d.Limit != int(id) {
 					t.Errorf("call %d: answer %+v, %v", id, d, err)
 					return

@@ -118,12 +118,35 @@ func BenchmarkDeniedHit(b *testing.B) {
 // It reports Redis's own CPU per admission: redis-us/op from /proc (the
 // whole server: parsing, the script, replies, key expiry) and script-us/op
 // from INFO commandstats (inside EVALSHA).
+//
+// "redis" is the Redis limiter alone (every GCRA in Redis); "limiter" is
+// what the server runs, the Limiter with its twin, whose leases judge each
+// new reporter's and network's first request in process (lease.go).
 func BenchmarkAdmitRedisCounted(b *testing.B) {
+	for _, name := range []string{"redis", "limiter"} {
+		b.Run(name, func(b *testing.B) { benchAdmitRedisCounted(b, name == "limiter") })
+	}
+}
+
+func benchAdmitRedisCounted(b *testing.B, withTwin bool) {
 	srv := startRedisServer(b)
 	rdb := newTestClient(b, srv.addr, nil)
-	r, err := NewRedis(rdb, Config{Prefix: testPrefix(b, nil)}, nil)
+	cfg := Config{Prefix: testPrefix(b, nil)}
+	r, err := NewRedis(rdb, cfg, nil)
 	if err != nil {
 		b.Fatal(err)
+	}
+	var adm models.Admitter = r
+	if withTwin {
+		local, err := NewLocal(cfg, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lim, err := New(rdb, local, cfg, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		adm = lim
 	}
 	ctx := context.Background()
 	if err := rdb.Set(ctx, r.shards[0].seeded, "1", 0).Err(); err != nil {
@@ -140,7 +163,7 @@ func BenchmarkAdmitRedisCounted(b *testing.B) {
 		for pb.Next() {
 			i := next.Add(1)
 			a := models.Admission{ServiceID: uint(i % 8), Reporter: "reporter-" + itoa(int(i)), Network: "network-" + itoa(int(i)), Problem: "login", Region: "KR", At: time.Now()}
-			d, err := r.Admit(ctx, a)
+			d, err := adm.Admit(ctx, a)
 			if err != nil || !d.Counted {
 				b.Fatalf("%+v %v", d, err)
 			}

@@ -29,6 +29,24 @@
 //     "{serviceID}|p|{problem}" and "{serviceID}|r|{region}", kept for
 //     Config.CounterTTL (48 hours).
 //
+// # Leases: the first request of a key is judged in process
+//
+// Most reporters report once, so most GCRA writes to Redis would be a new
+// key's first request, which every limit allows. The Limiter (Redis with
+// its twin) therefore judges the first request of a reporter or network it
+// has no live GCRA state for in process (a lease, lease.go), and Redis
+// stores no GCRA state for it; the key's next request goes to Redis and
+// carries the lease as a floor of its state, so on one replica every
+// decision is the one Redis alone makes (up to the call's one-way latency,
+// stricter). The dedupe and evidence markers and the counters stay in
+// Redis, in the same script call: who is counted is decided by Redis alone.
+// The relaxation, across replicas: a replica leasing a key does not know
+// what other replicas consumed of it, so a client spraying N replicas gets
+// at most N−1 requests more than its limit per window (one per other
+// replica; a key evicted from a full twin map, or any key after the replica
+// restarts, counts as unknown again). The
+// Redis limiter alone ([NewRedis]) leases nothing.
+//
 // Undo takes a counted report back (its markers and counts) when it could
 // not be stored: a report is counted only once it is stored.
 //

@@ -116,8 +116,10 @@ func New(rdb redis.UniversalClient, local *Local, cfg Config, opts Options) (*Li
 	}
 	loaded := make(chan struct{})
 	close(loaded)
+	r := newRedis(rdb, cfg, local.deny, opts.Recall)
+	r.twin = local
 	return &Limiter{
-		redis:      newRedis(rdb, cfg, local.deny, opts.Recall),
+		redis:      r,
 		local:      local,
 		log:        opts.Logger,
 		fallbacks:  opts.Fallbacks,
@@ -145,7 +147,7 @@ func (l *Limiter) Admit(ctx context.Context, a models.Admission) (models.Admitta
 		}
 	}
 	if use {
-		d, err := l.redis.admit(ctx, a)
+		d, err := l.redis.admitWith(ctx, a, l.local.lease(a))
 		if err == nil {
 			if probe {
 				l.up(ctx)
@@ -173,7 +175,7 @@ func (l *Limiter) admitTwin(ctx context.Context, a models.Admission) (models.Adm
 			break
 		}
 		l.twin.RUnlock()
-		d, err := l.redis.admit(ctx, a)
+		d, err := l.redis.admitWith(ctx, a, l.local.lease(a))
 		if err == nil {
 			l.tell(a, d)
 			return d, nil

@@ -35,6 +35,7 @@ type Redis struct {
 	clock  redisClock
 	shards []*shard
 	recent recent // the last admissions counted, maybe not yet stored
+	twin   *Local // the Limiter's twin, which keeps its leases (nil: none)
 
 	head []any // ARGV 2-10 of every admission call
 }
@@ -119,10 +120,21 @@ func (r *Redis) Admit(ctx context.Context, a models.Admission) (models.Admittanc
 
 // admit is Admit without the argument check; every error is Redis's.
 func (r *Redis) admit(ctx context.Context, a models.Admission) (models.Admittance, error) {
+	return r.admitWith(ctx, a, leaseDecision{})
+}
+
+// admitWith is admit with the Limiter's lease decision for a's keys.
+func (r *Redis) admitWith(ctx context.Context, a models.Admission, ld leaseDecision) (models.Admittance, error) {
 	if a.At.IsZero() {
 		a.At = r.now()
 	}
-	return r.shardOf(a.Network).batch.do(ctx, a)
+	d, err := r.shardOf(a.Network).batch.do(ctx, a, ld)
+	if err != nil && ctx.Err() != nil && r.twin != nil {
+		// Perhaps never sent: take the leases back (if its batch does run,
+		// nobody gets its answer, so nothing was consumed for the caller).
+		r.twin.settle(ld, false, limitState{}, limitState{}, true)
+	}
+	return d, err
 }
 
 // errLate is a batch Redis refused because it ran past its deadline.
@@ -138,36 +150,63 @@ func (r *Redis) admitBatch(ctx context.Context, sh *shard, calls []*admitCall) {
 			v, err = r.runAdmit(ctx, sh, calls)
 		}
 	}
+	want := 2
+	for _, c := range calls {
+		want += replyLen(c.ld)
+	}
 	switch {
 	case err != nil:
 	case v[0] == -2:
 		err = errLate
-	case v[0] != 0 || len(v) != 2+8*len(calls):
+	case v[0] != 0 || len(v) != want:
 		err = models.Errorf(models.CodeInternal, "admission script returned status %d and %d values for %d admissions", v[0], len(v), len(calls))
 	}
 	if err != nil {
 		for _, c := range calls {
 			c.err = err
+			if r.twin != nil {
+				r.twin.settle(c.ld, false, limitState{}, limitState{}, true)
+			}
 		}
 		return
 	}
 	now := r.now()
-	for i, c := range calls {
-		c.d = r.decision(c.a, v[2+8*i:10+8*i], now)
+	p := 2
+	for _, c := range calls {
+		n := replyLen(c.ld)
+		c.d = r.decision(c.a, c.ld, v[p:p+n], now)
+		p += n
 	}
 	r.recent.add(calls)
 }
 
+// replyLen is how many values the script answers for an admission: only
+// the slot when both its keys were leased, else 8 (see admitLua).
+func replyLen(ld leaseDecision) int {
+	if ld.r.floor == leased && ld.n.floor == leased {
+		return 1
+	}
+	return 8
+}
+
 // runAdmit sends one admission call with a deadline in Redis's time.
 func (r *Redis) runAdmit(ctx context.Context, sh *shard, calls []*admitCall) ([]int64, error) {
-	args := make([]any, 0, 11+6*len(calls))
+	args := make([]any, 0, 11+8*len(calls))
 	args = append(args, sh.prefix)
 	args = append(args, r.head...)
 	sent := time.Now()
 	args = append(args, r.clock.deadline(sent, r.cfg.Deadline))
 	for _, c := range calls {
+		// Pointers into the call (alive until the batch is answered): go-redis
+		// writes *string, *uint and *int64 as their values, and a pointer in an
+		// interface is not an allocation, as a boxed string or int64 is.
 		a := &c.a
-		args = append(args, a.Reporter, a.Network, serviceField(a.ServiceID), a.Problem, a.Region, unixMinute(a.At))
+		c.minute = unixMinute(a.At)
+		var reporter any = &a.Reporter
+		if c.ld.r.floor == leased && r.cfg.NetworkEvidence == 1 {
+			reporter = "" // the script does not use it (see claim in admitLua)
+		}
+		args = append(args, reporter, &a.Network, &a.ServiceID, &a.Problem, &a.Region, &c.minute, &c.ld.r.floor, &c.ld.n.floor)
 	}
 	v, err := r.admit_.Run(ctx, r.rdb, []string{sh.seeded}, args...).Int64Slice()
 	if err != nil {
@@ -180,11 +219,24 @@ func (r *Redis) runAdmit(ctx context.Context, sh *shard, calls []*admitCall) ([]
 	return v, nil
 }
 
-// decision reads one admission's 8 script values and records denials in
-// the deny cache.
-func (r *Redis) decision(a models.Admission, v []int64, now time.Time) models.Admittance {
+// decision reads one admission's script values (replyLen) and records
+// denials in the deny cache. A leased key's state is the one judged in
+// process.
+func (r *Redis) decision(a models.Admission, ld leaseDecision, v []int64, now time.Time) models.Admittance {
+	if len(v) == 1 {
+		return decide(true, int(v[0]), r.cfg.Reporter, r.cfg.Network, ld.r.st, ld.n.st)
+	}
 	allowed, slot := v[0] == 1, int(v[1])
 	rs, ns := scriptLimit(v[2:5]), scriptLimit(v[5:8])
+	if ld.r.floor == leased {
+		rs = ld.r.st
+	}
+	if ld.n.floor == leased {
+		ns = ld.n.st
+	}
+	if r.twin != nil {
+		r.twin.settle(ld, allowed, rs, ns, false)
+	}
 	if !allowed {
 		if rs.denied {
 			r.deny.record(kindReporter, a.Reporter, now, rs)

@@ -10,13 +10,21 @@ package ratelimit
 // ARGV 2-4 reporter burst, rate, period (seconds); 5-7 the same for the
 // network; 8 dedupe window (ms); 9 counter TTL (ms); 10 network evidence
 // slots k; 11 deadline in Redis time (µs since the epoch; 0: none); then
-// for admission i (from 0), ARGV 12+6i..17+6i: reporter, network, service
-// field, problem, region, unix minute.
+// for admission i (from 0), ARGV 12+8i..19+8i: reporter, network, service
+// field, problem, region, unix minute, reporter floor, network floor.
 //
-// Returns {status, Redis time in µs}, then for each admission in order 8
-// integers: allowed, counted (the network evidence slot taken, from 1; 0
-// when not counted), then for the reporter and the network each:
-// remaining, retry_after (µs, -1 when not denied), reset_after (µs).
+// A floor is what the caller knows of a key's GCRA state (see lease.go):
+// -1 says the key was leased, i.e. this request was judged (and allowed) in
+// process: the script neither reads nor stores its GCRA state, and the
+// reporter argument may be empty when nothing else needs it (k = 1); a
+// positive floor is a pending lease's µs left after now: the TAT is taken
+// as at least now+floor before the request is judged; 0 is none.
+//
+// Returns {status, Redis time in µs}, then for each admission in order:
+// when both its keys were leased, only counted (the network evidence slot
+// taken, from 1; 0 when not counted); else 8 integers: allowed, counted,
+// then for the reporter and the network each: remaining, retry_after (µs,
+// -1 when not denied), reset_after (µs) (zeros for a leased key).
 // Status 0 is done; -1 means the shard is not seeded (Redis lost its data:
 // nothing was done, the caller restores the markers first); -2 means the
 // deadline had passed (the caller has given up on the batch: nothing was
@@ -71,29 +79,40 @@ end
 local jan_1_2017 = 1483228800
 local now = (t[1] - jan_1_2017) + (t[2] / 1000000)
 
-local n = (#ARGV - 11) / 6
+local n = (#ARGV - 11) / 8
+local r_burst, r_rate, r_period = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local n_burst, n_rate, n_period = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 
--- the GCRA state (tat) of every reporter and network of the batch, read
--- with one MGET instead of a GET each; store() keeps it current, so a key
--- read again later in the batch reads what a GET would.
-local tats, keys = {}, {}
+-- the GCRA state (tat) of every reporter and network of the batch that was
+-- not leased, read with one MGET instead of a GET each; store() keeps it
+-- current, so a key read again later in the batch reads what a GET would.
+local tats, keys, rkeys, nkeys = {}, {}, {}, {}
 do
   for i = 0, n - 1 do
-    local a = 11 + 6 * i
-    keys[2 * i + 1] = P .. "r:" .. ARGV[a + 1]
-    keys[2 * i + 2] = P .. "n:" .. ARGV[a + 2]
+    local a = 11 + 8 * i
+    if ARGV[a + 7] ~= "-1" then
+      local k = P .. "r:" .. ARGV[a + 1]
+      rkeys[i] = k
+      keys[#keys + 1] = k
+    end
+    if ARGV[a + 8] ~= "-1" then
+      local k = P .. "n:" .. ARGV[a + 2]
+      nkeys[i] = k
+      keys[#keys + 1] = k
+    end
   end
-  if n > 0 then
+  if #keys > 0 then
     local vals = redis.call("MGET", unpack(keys))
-    for j = 1, 2 * n do
+    for j = 1, #keys do
       tats[keys[j]] = vals[j]
     end
   end
 end
 
--- GCRA of one request (cost 1) against rate_limit_key, without storing it.
+-- GCRA of one request (cost 1) against rate_limit_key, without storing it;
+-- floor (seconds, > 0) raises the tat to at least now + floor first.
 -- Returns allowed, remaining, retry_after, reset_after, new_tat.
-local function gcra(rate_limit_key, burst, rate, period)
+local function gcra(rate_limit_key, burst, rate, period, floor)
   local emission_interval = period / rate
   local increment = emission_interval * 1
   local burst_offset = emission_interval * burst
@@ -107,6 +126,9 @@ local function gcra(rate_limit_key, burst, rate, period)
   end
 
   tat = math.max(tat, now)
+  if floor > 0 then
+    tat = math.max(tat, now + floor)
+  end
 
   local new_tat = tat + increment
   local allow_at = new_tat - burst_offset
@@ -146,12 +168,16 @@ local window, slots = ARGV[8], tonumber(ARGV[10])
 -- comes from the same network: both are hashes of one address), so only
 -- the slot is set.
 local function claim(sid, reporter, network)
-  local d
-  if slots > 1 then
-    d = P .. "d:" .. sid .. ":" .. reporter
-    if not redis.call("SET", d, "1", "NX", "PX", window) then
-      return 0
+  if slots == 1 then
+    -- one concatenation, one string: the key of the only slot
+    if redis.call("SET", P .. "e:" .. sid .. ":" .. network .. ":1", "1", "NX", "PX", window) then
+      return 1
     end
+    return 0
+  end
+  local d = P .. "d:" .. sid .. ":" .. reporter
+  if not redis.call("SET", d, "1", "NX", "PX", window) then
+    return 0
   end
   local e = P .. "e:" .. sid .. ":" .. network .. ":"
   for s = 1, slots do
@@ -159,58 +185,84 @@ local function claim(sid, reporter, network)
       return s
     end
   end
-  if d then
-    redis.call("DEL", d)
-  end
+  redis.call("DEL", d)
   return 0
 end
 
--- counter increments are summed per (minute hash, field) over the batch and
--- applied once at the end, with one PEXPIRE per minute hash: under a surge a
--- batch of reports costs a handful of HINCRBYs instead of three each.
-local incr, hashes = {}, {}
-local function count(hash, field)
-  local h = incr[hash]
-  if not h then
-    h = {}
-    incr[hash] = h
-    hashes[#hashes + 1] = hash
+-- counter increments are summed per minute, service, problem and region
+-- over the batch (in tables, so a report makes no string) and applied once
+-- at the end, one HINCRBY per field and one PEXPIRE per minute hash: under
+-- a surge a batch of reports costs a handful of HINCRBYs instead of three
+-- each.
+local incr, minutes = {}, {}
+local function count(minute, sid, problem, region)
+  local m = incr[minute]
+  if not m then
+    m = {}
+    incr[minute] = m
+    minutes[#minutes + 1] = minute
   end
-  h[field] = (h[field] or 0) + 1
+  local c = m[sid]
+  if not c then
+    c = {t = 0, p = {}, r = {}}
+    m[sid] = c
+  end
+  c.t = c.t + 1
+  if problem ~= "" then
+    c.p[problem] = (c.p[problem] or 0) + 1
+  end
+  if region ~= "" then
+    c.r[region] = (c.r[region] or 0) + 1
+  end
 end
 
-local out = {0, now_us}
+local out, o = {0, now_us}, 2
 for i = 0, n - 1 do
-  local a = 11 + 6 * i
-  local reporter, network, sid = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local rkey, nkey = keys[2 * i + 1], keys[2 * i + 2]
-  local r_ok, r_rem, r_retry, r_reset, r_tat = gcra(rkey, ARGV[2], ARGV[3], ARGV[4])
-  local n_ok, n_rem, n_retry, n_reset, n_tat = gcra(nkey, ARGV[5], ARGV[6], ARGV[7])
+  local a = 11 + 8 * i
+  local network, sid = ARGV[a + 2], ARGV[a + 3]
+  local rkey, nkey = rkeys[i], nkeys[i]
+  local r_ok, r_rem, r_retry, r_reset, r_tat = true, 0, -1, 0, nil
+  local n_ok, n_rem, n_retry, n_reset, n_tat = true, 0, -1, 0, nil
+  if rkey then
+    r_ok, r_rem, r_retry, r_reset, r_tat = gcra(rkey, r_burst, r_rate, r_period, tonumber(ARGV[a + 7]) / 1000000)
+  end
+  if nkey then
+    n_ok, n_rem, n_retry, n_reset, n_tat = gcra(nkey, n_burst, n_rate, n_period, tonumber(ARGV[a + 8]) / 1000000)
+  end
   local allowed, counted = 0, 0
   if r_ok and n_ok then
     allowed = 1
-    store(rkey, r_tat, r_reset)
-    store(nkey, n_tat, n_reset)
-    counted = claim(sid, reporter, network)
+    if rkey then
+      store(rkey, r_tat, r_reset)
+    end
+    if nkey then
+      store(nkey, n_tat, n_reset)
+    end
+    counted = claim(sid, ARGV[a + 1], network)
     if counted > 0 then
-      local hash = P .. "m:" .. ARGV[a + 6]
-      count(hash, sid)
-      if ARGV[a + 4] ~= "" then
-        count(hash, sid .. "|p|" .. ARGV[a + 4])
-      end
-      if ARGV[a + 5] ~= "" then
-        count(hash, sid .. "|r|" .. ARGV[a + 5])
-      end
+      count(ARGV[a + 6], sid, ARGV[a + 4], ARGV[a + 5])
     end
   end
-  local base = 2 + 8 * i
-  out[base + 1], out[base + 2] = allowed, counted
-  out[base + 3], out[base + 4], out[base + 5] = r_rem, us(r_retry), us(r_reset)
-  out[base + 6], out[base + 7], out[base + 8] = n_rem, us(n_retry), us(n_reset)
+  if rkey or nkey then
+    out[o + 1], out[o + 2] = allowed, counted
+    out[o + 3], out[o + 4], out[o + 5] = r_rem, us(r_retry), us(r_reset)
+    out[o + 6], out[o + 7], out[o + 8] = n_rem, us(n_retry), us(n_reset)
+    o = o + 8
+  else
+    out[o + 1] = counted
+    o = o + 1
+  end
 end
-for _, hash in ipairs(hashes) do
-  for field, by in pairs(incr[hash]) do
-    redis.call("HINCRBY", hash, field, by)
+for _, minute in ipairs(minutes) do
+  local hash = P .. "m:" .. minute
+  for sid, c in pairs(incr[minute]) do
+    redis.call("HINCRBY", hash, sid, c.t)
+    for problem, by in pairs(c.p) do
+      redis.call("HINCRBY", hash, sid .. "|p|" .. problem, by)
+    end
+    for region, by in pairs(c.r) do
+      redis.call("HINCRBY", hash, sid .. "|r|" .. region, by)
+    end
   end
   redis.call("PEXPIRE", hash, ARGV[9])
 end

@@ -59,7 +59,8 @@ func exercise(t *testing.T, url string) {
 	}
 	t.Cleanup(func() { rdb.Close() })
 	ctx := context.Background()
-	r, err := NewRedis(rdb, Config{Shards: shards, Prefix: testPrefix(t, nil)}, func(context.Context, time.Time) ([]models.CountedMark, error) {
+	cfg := Config{Shards: shards, Prefix: testPrefix(t, nil)}
+	r, err := NewRedis(rdb, cfg, func(context.Context, time.Time) ([]models.CountedMark, error) {
 		return []models.CountedMark{{ServiceID: 1, Reporter: "recalled", Network: "net-recalled", At: time.Now()}}, nil
 	})
 	if err != nil {
@@ -92,6 +93,26 @@ func exercise(t *testing.T, url string) {
 	ok, err := r.mark(ctx, []models.CountedMark{{ServiceID: 1, Reporter: "r5", Network: "net5", At: time.Now()}, {ServiceID: 1, Reporter: "new", Network: "net-new", At: time.Now()}}, false)
 	if err != nil || ok[0] || !ok[1] {
 		t.Fatalf("mark = %v, %v; want a conflict for r5 and the new one set", ok, err)
+	}
+
+	// The server's Limiter: first requests leased, second ones carry their
+	// leases to Redis (GCRA keys beside the slot, in the same slot).
+	local, err := NewLocal(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim, err := New(rdb, local, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		a := models.Admission{ServiceID: 2, Reporter: "l" + itoa(i), Network: "lnet" + itoa(i), Problem: "login", At: minute}
+		for j, want := range []int{4, 3} {
+			d, err := lim.Admit(ctx, a)
+			if err != nil || d.Degraded || !d.Allowed || d.Counted != (j == 0) || d.Remaining != want {
+				t.Fatalf("Limiter admission %d, request %d: %+v %v", i, j+1, d, err)
+			}
+		}
 	}
 }
 
