@@ -113,6 +113,15 @@ func TestMetricsMethodLabelIsBounded(t *testing.T) {
 			t.Fatalf("%s: %d %s", m, rec.Code, rec.Body.String())
 		}
 	}
+	methods := methodLabels(t, reg)
+	if len(methods) != 2 || !methods["GET"] || !methods["OTHER"] {
+		t.Fatalf("method labels %v; want GET and OTHER", methods)
+	}
+}
+
+// methodLabels is every value of the "method" label in reg's metrics.
+func methodLabels(t *testing.T, reg *prometheus.Registry) map[string]bool {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -127,9 +136,7 @@ func TestMetricsMethodLabelIsBounded(t *testing.T) {
 			}
 		}
 	}
-	if len(methods) != 2 || !methods["GET"] || !methods["OTHER"] {
-		t.Fatalf("method labels %v; want GET and OTHER", methods)
-	}
+	return methods
 }
 
 // A panic is logged with its stack and answered in the one error shape.
@@ -284,20 +291,7 @@ func TestHeadIsLoggedAsHead(t *testing.T) {
 				t.Errorf("hand=%v: line %d says %s with %d bytes; want %s", hand, i, rec.Method, rec.Bytes, want)
 			}
 		}
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		methods := map[string]bool{}
-		for _, mf := range mfs {
-			for _, m := range mf.GetMetric() {
-				for _, l := range m.GetLabel() {
-					if l.GetName() == "method" {
-						methods[l.GetValue()] = true
-					}
-				}
-			}
-		}
+		methods := methodLabels(t, reg)
 		if len(methods) != 2 || !methods["HEAD"] || !methods["GET"] {
 			t.Errorf("hand=%v: latency methods %v; want HEAD and GET", hand, methods)
 		}
