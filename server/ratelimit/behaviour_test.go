@@ -61,14 +61,7 @@ func implementations(t *testing.T) map[string]func(t *testing.T, cfg Config) har
 		},
 		"fallback/redis-up": func(t *testing.T, cfg Config) harness {
 			cfg.Prefix = testPrefix(t, rdb)
-			l, err := NewLocal(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lim, err := New(rdb, l, cfg, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			lim := newReplica(t, rdb, cfg)
 			now, adv := real(t)
 			return harness{backend: lim, now: now, advance: adv}
 		},

@@ -138,15 +138,7 @@ func benchAdmitRedisCounted(b *testing.B, withTwin bool) {
 	}
 	var adm models.Admitter = r
 	if withTwin {
-		local, err := NewLocal(cfg, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		lim, err := New(rdb, local, cfg, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		adm = lim
+		adm = newReplica(b, rdb, cfg)
 	}
 	ctx := context.Background()
 	if err := rdb.Set(ctx, r.shards[0].seeded, "1", 0).Err(); err != nil {

@@ -13,15 +13,15 @@ import (
 )
 
 // newReplica is one replica's Limiter (with its own twin) on rdb.
-func newReplica(t *testing.T, rdb *redis.Client, cfg Config) *Limiter {
-	t.Helper()
+func newReplica(tb testing.TB, rdb redis.UniversalClient, cfg Config) *Limiter {
+	tb.Helper()
 	local, err := NewLocal(cfg, nil)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	lim, err := New(rdb, local, cfg, Options{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return lim
 }

@@ -97,14 +97,7 @@ func exercise(t *testing.T, url string) {
 
 	// The server's Limiter: first requests leased, second ones carry their
 	// leases to Redis (GCRA keys beside the slot, in the same slot).
-	local, err := NewLocal(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lim, err := New(rdb, local, cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lim := newReplica(t, rdb, cfg)
 	for i := range 100 {
 		a := models.Admission{ServiceID: 2, Reporter: "l" + itoa(i), Network: "lnet" + itoa(i), Problem: "login", At: minute}
 		for j, want := range []int{4, 3} {
