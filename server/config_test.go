@@ -33,6 +33,7 @@ func TestLoadDefaults(t *testing.T) {
 func TestLoadCollectsEveryError(t *testing.T) {
 	bad := map[string]string{
 		"OUTCRY_ADDR":                   "no-port",
+		"OUTCRY_DATABASE_URL":           "mysql://db:3306/outcry",
 		"OUTCRY_REPORTER_LIMIT":         "5 per minute",
 		"OUTCRY_NETWORK_LIMIT":          "0/m",
 		"OUTCRY_RETENTION":              "-1h",
