@@ -70,6 +70,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	secret := func(k string) string {
 		if v := getenv(k); v != "" {
+			if getenv(k+"_FILE") != "" {
+				errs = append(errs, fmt.Errorf("%s and %s_FILE are both set: set one", k, k))
+			}
 			return strings.TrimSpace(v)
 		}
 		if f := getenv(k + "_FILE"); f != "" {
