@@ -60,3 +60,26 @@ func TestDetectReplaysACSV(t *testing.T) {
 		t.Fatalf("got %d lines, header %q", len(lines), lines[0])
 	}
 }
+
+// seed fills an empty database and refuses one that has services, saying
+// so plainly (it used to add "(or could not be read: <nil>)").
+func TestSeedRefusesAFilledDatabase(t *testing.T) {
+	db := t.TempDir() + "/seed.db"
+	args := []string{"seed", "--services", "3", "--days", "1", "--busy", "1", "--db", db}
+	var out, errOut bytes.Buffer
+	if code := Main(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("first seed: exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "3 services") {
+		t.Errorf("first seed said %q; want it to name 3 services", out.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := Main(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &out, &errOut); code != 1 {
+		t.Fatalf("second seed: exit %d, want 1 (stderr %q)", code, errOut.String())
+	}
+	want := "outcry seed: " + db + " already has 3 services; seed an empty database\n"
+	if errOut.String() != want {
+		t.Errorf("second seed said %q; want %q", errOut.String(), want)
+	}
+}

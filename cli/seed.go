@@ -36,8 +36,11 @@ func runSeed(ctx context.Context, args []string, now func() time.Time, stdout, s
 		return 1
 	}
 	defer st.Close()
-	if n, err := st.CountServices(ctx); err != nil || n > 0 {
-		fmt.Fprintf(stderr, "outcry seed: %s already has %d services (or could not be read: %v); seed an empty database\n", *db, n, err)
+	if n, err := st.CountServices(ctx); err != nil {
+		fmt.Fprintf(stderr, "outcry seed: cannot count the services in %s: %v\n", *db, err)
+		return 1
+	} else if n > 0 {
+		fmt.Fprintf(stderr, "outcry seed: %s already has %d services; seed an empty database\n", *db, n)
 		return 1
 	}
 	began := time.Now()

@@ -39,9 +39,15 @@ func (p *pages) badge(c *gin.Context) {
 	st, ok := p.lookup(slug)
 	if !ok || !(isSVG || isJSON) {
 		hd["Cache-Control"] = badgeCC
-		hd["Content-Type"] = svgType
+		body := p.unknown
+		if isJSON {
+			// shields.io's endpoint (and any JSON client) gets JSON here too.
+			hd["Content-Type"], body = jsonType, p.unknownJS
+		} else {
+			hd["Content-Type"] = svgType
+		}
 		c.Writer.WriteHeader(http.StatusNotFound)
-		_, _ = c.Writer.Write(p.unknown)
+		_, _ = c.Writer.Write(body)
 		return
 	}
 	key := renderKey{kind: kindBadge, slug: st.Service.Slug, variant: "svg"}
@@ -91,6 +97,13 @@ func badgeBody(st models.ServiceStatus, svg bool) []byte {
 		return badgeSVG(st.Service.Name, info.Badge, info.Color)
 	}
 	body, _ := json.Marshal(shieldsEndpoint{SchemaVersion: 1, Label: st.Service.Name, Message: info.Badge, Color: info.Shields})
+	return body
+}
+
+// unknownShieldsBody is the shields.io endpoint JSON of a service we do not
+// know: the grey "unknown service" of the SVG badge.
+func unknownShieldsBody() []byte {
+	body, _ := json.Marshal(shieldsEndpoint{SchemaVersion: 1, Label: "status", Message: "unknown service", Color: "lightgrey"})
 	return body
 }
 

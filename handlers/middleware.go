@@ -124,8 +124,12 @@ func (h *Handler) observe(ids *requestIDs) gin.HandlerFunc {
 		}
 		status := c.Writer.Status()
 		method, size := methodLabel(c.Request.Method), c.Writer.Size()
-		if wasHead(c.Request) {
-			method, size = http.MethodHead, 0
+		if wasHead(c.Request) || size < 0 {
+			// HEAD sent no body; -1 is gin's "nothing written" (a 304, a 204).
+			if wasHead(c.Request) {
+				method = http.MethodHead
+			}
+			size = 0
 		}
 		if h.Metrics != nil {
 			h.Metrics.Latency.WithLabelValues(method, route, statusText(status)).Observe(took.Seconds())

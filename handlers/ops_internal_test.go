@@ -297,3 +297,34 @@ func TestHeadIsLoggedAsHead(t *testing.T) {
 		}
 	}
 }
+
+// An answer without a body (a 304, a 204) is logged with 0 bytes by both
+// access-log writers, not with gin's "nothing written yet" -1.
+func TestBodylessAnswerIsLoggedWithZeroBytes(t *testing.T) {
+	for _, hand := range []bool{false, true} {
+		var logs syncBuf
+		d := Deps{AccessLog: slog.New(slog.NewJSONHandler(&logs, nil)), Log: slog.New(slog.DiscardHandler)}
+		if hand {
+			d.AccessJSON = &logs
+		}
+		_, r := opsEngine(t, d)
+		r.GET("/unchanged", func(c *gin.Context) { c.Status(http.StatusNotModified) })
+		if rec := serve(r, "GET", "/unchanged"); rec.Code != http.StatusNotModified {
+			t.Fatalf("GET /unchanged: %d", rec.Code)
+		}
+		lines := logs.lines()
+		if len(lines) != 1 {
+			t.Fatalf("hand=%v: %d lines:\n%s", hand, len(lines), strings.Join(lines, "\n"))
+		}
+		var rec struct {
+			Status int `json:"status"`
+			Bytes  int `json:"bytes"`
+		}
+		if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status != http.StatusNotModified || rec.Bytes != 0 {
+			t.Errorf("hand=%v: logged status %d with %d bytes; want 304 with 0: %s", hand, rec.Status, rec.Bytes, lines[0])
+		}
+	}
+}

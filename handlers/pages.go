@@ -23,6 +23,7 @@ type pages struct {
 	assets    *static.Assets
 	incidents incidentCache
 	unknown   []byte    // the badge of a service we do not know
+	unknownJS []byte    // the same as shields.io endpoint JSON (/badge/{slug}.json)
 	bufs      sync.Pool // of *bytes.Buffer, for pages not cached (errors, form answers)
 }
 
@@ -60,7 +61,8 @@ func newPages(h *Handler) (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{h: h, tmpl: tmpl, assets: assets, unknown: badgeSVG("status", "unknown service", "#9f9f9f")}
+	p := &pages{h: h, tmpl: tmpl, assets: assets, unknown: badgeSVG("status", "unknown service", "#9f9f9f"),
+		unknownJS: unknownShieldsBody()}
 	p.incidents.m = map[uint]cachedIncidents{}
 	return p, nil
 }

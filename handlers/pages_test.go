@@ -219,6 +219,7 @@ func TestPublicPages(t *testing.T) {
 		{"/static/app.css", 404, "", denied, nil},
 		{"/badge/sora.svg", 200, "image/svg+xml", "", []string{">outage</text>", `fill="#e05d44"`}},
 		{"/badge/nope.svg", 404, "image/svg+xml", "", []string{"unknown service", `fill="#9f9f9f"`}},
+		{"/badge/nope.json", 404, "application/json", "", []string{`{"schemaVersion":1,"label":"status","message":"unknown service","color":"lightgrey"}`}},
 		{"/badge/sora.png", 404, "image/svg+xml", "", []string{"unknown service"}},
 	}
 	for _, tc := range cases {

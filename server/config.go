@@ -70,6 +70,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	secret := func(k string) string {
 		if v := getenv(k); v != "" {
+			if getenv(k+"_FILE") != "" {
+				errs = append(errs, fmt.Errorf("%s and %s_FILE are both set: set one", k, k))
+			}
 			return strings.TrimSpace(v)
 		}
 		if f := getenv(k + "_FILE"); f != "" {
@@ -192,6 +195,11 @@ func Load(getenv func(string) string) (Config, error) {
 			}
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
+	}
+	// A URL of another database (mysql://…, or a typo such as postgre://)
+	// would otherwise be taken for the name of a SQLite file.
+	if scheme, _, ok := strings.Cut(c.DatabaseURL, "://"); ok && scheme != "sqlite" && !store.IsPostgres(c.DatabaseURL) {
+		errs = append(errs, fmt.Errorf("OUTCRY_DATABASE_URL: scheme %q: want a SQLite file (outcry.db, sqlite://outcry.db or file:outcry.db) or postgres://user:pass@host:5432/db", scheme))
 	}
 	if c.RedisURL != "" {
 		scheme, _, _ := strings.Cut(c.RedisURL, "://")

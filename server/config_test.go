@@ -33,6 +33,7 @@ func TestLoadDefaults(t *testing.T) {
 func TestLoadCollectsEveryError(t *testing.T) {
 	bad := map[string]string{
 		"OUTCRY_ADDR":                   "no-port",
+		"OUTCRY_DATABASE_URL":           "mysql://db:3306/outcry",
 		"OUTCRY_REPORTER_LIMIT":         "5 per minute",
 		"OUTCRY_NETWORK_LIMIT":          "0/m",
 		"OUTCRY_RETENTION":              "-1h",
@@ -105,6 +106,14 @@ func TestLoadValues(t *testing.T) {
 	if _, err := Load(envOf(map[string]string{"OUTCRY_ADMIN_TOKEN_FILE": filepath.Join(dir, "missing")})); err == nil ||
 		!strings.Contains(err.Error(), "OUTCRY_ADMIN_TOKEN_FILE") {
 		t.Fatalf("a missing token file: %v", err)
+	}
+	// A secret and its _FILE both set is ambiguous (which one hashes, which
+	// one guards the admin API?): refused, naming both.
+	for _, k := range []string{"OUTCRY_ADMIN_TOKEN", "OUTCRY_HASH_SECRET"} {
+		_, err := Load(envOf(map[string]string{k: "0123456789abcdef0123", k + "_FILE": tokenFile}))
+		if err == nil || !strings.Contains(err.Error(), k+" and "+k+"_FILE are both set") {
+			t.Errorf("%s and %s_FILE both set: %v", k, k, err)
+		}
 	}
 	if c, _ := Load(envOf(map[string]string{"OUTCRY_TRUSTED_PROXIES": "none"})); len(c.TrustedProxies) != 0 {
 		t.Fatalf("none trusted %v", c.TrustedProxies)

@@ -313,6 +313,42 @@ func TestOfficialSourceBackoff(t *testing.T) {
 	}
 }
 
+// A changed official_status_url is a new source: polled at once, not when
+// the old URL's Retry-After (an hour here) or backoff would allow, and its
+// "unavailable since" is its own, not the old URL's.
+func TestChangedOfficialURLIsANewSource(t *testing.T) {
+	old := officialtest.NewPage(t, "statuspage", "Old", officialtest.Component{ID: "o", Name: "API", Status: "operational"})
+	fixed := officialtest.NewPage(t, "statuspage", "Fixed", officialtest.Component{ID: "f", Name: "API", Status: "operational"})
+	old.FailRetryAfter(http.StatusServiceUnavailable, "3600")
+	fixed.Fail(http.StatusInternalServerError)
+	app := servertest.Start(t, nil, func(o *server.Options) {
+		o.RunnerInterval, o.OfficialInterval = 20*time.Millisecond, 50*time.Millisecond
+	})
+	createWithOfficial(t, app, "moved", old.URL)
+	var oldSince time.Time
+	eventually(t, "the old URL failing", func() bool {
+		v := officialOf(t, app, "moved")
+		if v.Official == nil || v.Official.UnavailableSince == nil {
+			return false
+		}
+		oldSince = *v.Official.UnavailableSince
+		return true
+	})
+	if r := app.Admin(t, "PATCH", "/api/v1/services/moved", map[string]any{"official_status_url": fixed.URL}); r.Status != http.StatusOK {
+		t.Fatalf("patch: %d %s", r.Status, r.Body)
+	}
+	eventually(t, "the new URL polled and failing since after the change", func() bool {
+		v := officialOf(t, app, "moved")
+		return fixed.Requests() > 0 && v.Official != nil && v.Official.URL == fixed.URL &&
+			v.Official.UnavailableSince != nil && v.Official.UnavailableSince.After(oldSince)
+	})
+	fixed.Fail(0)
+	eventually(t, "the new URL read", func() bool {
+		v := officialOf(t, app, "moved")
+		return v.Official != nil && v.Official.Status == "operational" && v.Official.UnavailableSince == nil
+	})
+}
+
 // A source that answers 304 to conditional requests is not parsed again:
 // the fake page counts the requests that carried its ETag and the 304s it
 // answered; the poller counts one parse and many not_modified. The page

@@ -452,6 +452,7 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		{method: "GET", tmpl: "/badge/{file}", path: "/badge/chatgpt.svg", want: 200},
 		{method: "GET", tmpl: "/badge/{file}", path: "/badge/chatgpt.json", want: 200},
 		{method: "GET", tmpl: "/badge/{file}", path: "/badge/nope.svg", want: 404},
+		{method: "GET", tmpl: "/badge/{file}", path: "/badge/nope.json", want: 404},
 		{method: "GET", tmpl: "/static/{file}", path: "/static/nope.css", want: 404},
 	} {
 		do(x)

@@ -198,7 +198,12 @@ func (p *Poller) due() []models.Service {
 			s = &source{}
 			p.state[svc.ID] = s
 		}
-		if s.busy || now.Before(s.next) {
+		if s.busy {
+			continue
+		}
+		// A changed URL is a new source: polled now, not when the old one's
+		// backoff or Retry-After would have allowed.
+		if now.Before(s.next) && (s.row.URL == "" || s.row.URL == svc.OfficialStatusURL) {
 			continue
 		}
 		s.busy = true
@@ -280,8 +285,11 @@ func (p *Poller) Poll(ctx context.Context, svc models.Service) {
 		p.mu.Unlock()
 	}()
 	if s.row.URL != svc.OfficialStatusURL {
-		// A new or changed URL starts afresh: no validators, no endpoint.
-		s.row = models.OfficialSource{ServiceID: svc.ID, URL: svc.OfficialStatusURL, Status: models.OfficialUnknown, FailingSince: s.row.FailingSince}
+		// A new or changed URL starts afresh: no validators, no endpoint, and
+		// none of the old URL's failures (its backoff, its Retry-After, its
+		// "unavailable since").
+		s.row = models.OfficialSource{ServiceID: svc.ID, URL: svc.OfficialStatusURL, Status: models.OfficialUnknown}
+		s.fails, s.failing, s.retryAfter = 0, false, 0
 	}
 	if !s.loaded {
 		open, err := p.o.Store.OfficialIncidentsActiveSince(ctx, svc.ID, p.o.Now())

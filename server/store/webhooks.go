@@ -112,7 +112,11 @@ func (s *Store) Redeliver(ctx context.Context, id string, now time.Time, check f
 			return err
 		}
 		d.Status, d.NextAttemptAt, d.FirstAttemptAt, d.UpdatedAt = models.DeliveryPending, now, nil, now
-		return tx.Model(&d).Select("status", "next_attempt_at", "first_attempt_at", "updated_at").Updates(&d).Error
+		if err := tx.Model(&d).Select("status", "next_attempt_at", "first_attempt_at", "updated_at").Updates(&d).Error; err != nil {
+			return err
+		}
+		// The answer shows the attempts so far, as GET …/deliveries does.
+		return tx.Where("delivery_id = ?", d.ID).Order("n, id").Find(&d.Log).Error
 	})
 	return d, translate(err, "delivery "+id)
 }

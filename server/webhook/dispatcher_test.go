@@ -224,8 +224,13 @@ func TestRedeliver(t *testing.T) {
 		d, _ = delivery(t, s, ev.ID, hook.ID)
 		return d.Status == models.DeliverySucceeded
 	})
-	if _, err := s.Redeliver(context.Background(), d.ID); err != nil {
+	red, err := s.Redeliver(context.Background(), d.ID)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The answer (POST …/redeliver's body) carries the attempts so far.
+	if red.Status != models.DeliveryPending || red.Attempts != 1 || len(red.Log) != 1 || red.Log[0].N != 1 || red.Log[0].Outcome != models.OutcomeSucceeded {
+		t.Errorf("redeliver answered %s with %d attempts and log %+v; want pending with attempt 1 in its log", red.Status, red.Attempts, red.Log)
 	}
 	testkit.Eventually(t, 5*time.Second, "the redelivery", func() bool {
 		d, _ = delivery(t, s, ev.ID, hook.ID)
