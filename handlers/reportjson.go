@@ -46,10 +46,11 @@ func appendReportAccepted(b []byte, out ReportAccepted) []byte {
 	return append(b, '}')
 }
 
-// appendRateLimitedRetry appends the 429 body of rateLimitMessage(retry)
-// without making the message.
-func appendRateLimitedRetry(b []byte, retry int) []byte {
-	b = append(b, `{"error":{"code":"`+string(models.CodeRateLimited)+`","message":"`+rateLimitPrefix...)
+// appendRateLimitedRetry appends the 429 body of rateLimitMessage(retry,
+// byNetwork) without making the message.
+func appendRateLimitedRetry(b []byte, retry int, byNetwork bool) []byte {
+	b = append(b, `{"error":{"code":"`+string(models.CodeRateLimited)+`","message":"`...)
+	b = append(b, rateLimitPrefix[b2i(byNetwork)]...)
 	b = strconv.AppendInt(b, int64(retry), 10)
 	return append(b, rateLimitSuffix+`"}}`...)
 }
@@ -69,27 +70,29 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// rateLimitedBodies caches the 429 bodies of the usual waits (seconds),
-// made on first use: a flood answers the same few bodies again and again.
-var rateLimitedBodies [3601]atomic.Pointer[[]byte]
+// rateLimitedBodies caches the 429 bodies of the usual waits (seconds), of
+// the reporter's limit and of the network's, made on first use: a flood
+// answers the same few bodies again and again.
+var rateLimitedBodies [2][3601]atomic.Pointer[[]byte]
 
 // respondRateLimited is respondError for a rate-limited report that may
 // retry in retry seconds, without an error value: a flood answers one per
 // request.
-func respondRateLimited(c *gin.Context, retry int) {
-	writeJSON(c, http.StatusTooManyRequests, rateLimitedBody(retry))
+func respondRateLimited(c *gin.Context, retry int, byNetwork bool) {
+	writeJSON(c, http.StatusTooManyRequests, rateLimitedBody(retry, byNetwork))
 	c.Abort()
 }
 
-func rateLimitedBody(retry int) []byte {
-	if retry < 0 || retry >= len(rateLimitedBodies) {
-		return appendRateLimitedRetry(nil, retry)
+func rateLimitedBody(retry int, byNetwork bool) []byte {
+	cache := &rateLimitedBodies[b2i(byNetwork)]
+	if retry < 0 || retry >= len(cache) {
+		return appendRateLimitedRetry(nil, retry, byNetwork)
 	}
-	if p := rateLimitedBodies[retry].Load(); p != nil {
+	if p := cache[retry].Load(); p != nil {
 		return *p
 	}
-	body := appendRateLimitedRetry(nil, retry)
-	rateLimitedBodies[retry].Store(&body)
+	body := appendRateLimitedRetry(nil, retry, byNetwork)
+	cache[retry].Store(&body)
 	return body
 }
 

@@ -21,10 +21,12 @@ func TestReportJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 	for _, retry := range []int{1, 12, 3600} {
-		msg := rateLimitMessage(retry)
-		want, _ := json.Marshal(ErrorBody{Error: ErrorDetail{Code: models.CodeRateLimited, Message: msg}})
-		if got := appendRateLimitedRetry(nil, retry); string(got) != string(want) {
-			t.Errorf("429 body\n got %s\nwant %s", got, want)
+		for _, byNetwork := range []bool{false, true} {
+			msg := rateLimitMessage(retry, byNetwork)
+			want, _ := json.Marshal(ErrorBody{Error: ErrorDetail{Code: models.CodeRateLimited, Message: msg}})
+			if got := appendRateLimitedRetry(nil, retry, byNetwork); string(got) != string(want) {
+				t.Errorf("429 body\n got %s\nwant %s", got, want)
+			}
 		}
 	}
 }

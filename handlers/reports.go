@@ -92,7 +92,7 @@ func (h *Handler) rateLimited(c *gin.Context, d models.Admittance) {
 	if h.Metrics != nil {
 		h.Metrics.rateLimited.Inc()
 	}
-	respondRateLimited(c, retry)
+	respondRateLimited(c, retry, d.ByNetwork)
 }
 
 // setRateLimitHeaders sets the RateLimit-* headers of d, their values in

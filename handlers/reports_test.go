@@ -166,8 +166,8 @@ func TestReportRateLimited(t *testing.T) {
 		}
 		var e errorBody
 		r.JSON(t, &e)
-		if e.Error.Code != "rate_limited" {
-			t.Errorf("code %q", e.Error.Code)
+		if e.Error.Code != "rate_limited" || !strings.HasPrefix(e.Error.Message, "too many reports from your address; try again in ") {
+			t.Errorf("code %q, message %q; want rate_limited naming the address's limit", e.Error.Code, e.Error.Message)
 		}
 	}
 	// Another address in another network is unaffected.
@@ -176,6 +176,35 @@ func TestReportRateLimited(t *testing.T) {
 	}
 	if n := rows(t, app, "reports", ""); n != 4 {
 		t.Errorf("%d rows, want 4 (every 202 and nothing else)", n)
+	}
+}
+
+// When the network's limit refuses, the 429 says so (and names its limit in
+// RateLimit-Limit), from the limiter and from the deny cache alike; other
+// addresses of that network are refused too, nothing is stored for them.
+func TestReportRateLimitedByNetwork(t *testing.T) {
+	app := servertest.Start(t, func(env map[string]string) {
+		env["OUTCRY_REPORTER_LIMIT"] = "10/m"
+		env["OUTCRY_NETWORK_LIMIT"] = "2/m"
+	})
+	app.CreateService(t, "chatgpt")
+	body := map[string]string{"problem": "login"}
+	for i, addr := range []string{"192.0.2.71", "192.0.2.72"} {
+		if r := app.Report(t, "chatgpt", addr, body); r.Status != http.StatusAccepted {
+			t.Fatalf("report %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	for _, addr := range []string{"192.0.2.73", "192.0.2.74", "192.0.2.71"} {
+		r := app.Report(t, "chatgpt", addr, body)
+		var e errorBody
+		r.JSON(t, &e)
+		if r.Status != http.StatusTooManyRequests || r.Header.Get("RateLimit-Limit") != "2" ||
+			!strings.HasPrefix(e.Error.Message, "too many reports from your network; try again in ") {
+			t.Errorf("%s: %d, RateLimit-Limit %q, %q; want 429 naming the network's limit of 2", addr, r.Status, r.Header.Get("RateLimit-Limit"), e.Error.Message)
+		}
+	}
+	if n := rows(t, app, "reports", ""); n != 2 {
+		t.Errorf("%d rows, want 2", n)
 	}
 }
 

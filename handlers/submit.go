@@ -86,17 +86,28 @@ func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models
 
 // rateLimitError is the refusal of a rate-limited report (built without fmt).
 func rateLimitError(d models.Admittance) *models.Error {
-	return &models.Error{Code: models.CodeRateLimited, Message: rateLimitMessage(ceilSeconds(d.RetryAfter))}
+	return &models.Error{Code: models.CodeRateLimited, Message: rateLimitMessage(ceilSeconds(d.RetryAfter), d.ByNetwork)}
 }
 
-func rateLimitMessage(retry int) string {
-	return rateLimitPrefix + strconv.Itoa(retry) + rateLimitSuffix
+// rateLimitMessage says which limit refused: the address's own
+// (OUTCRY_REPORTER_LIMIT) or its network's (OUTCRY_NETWORK_LIMIT).
+func rateLimitMessage(retry int, byNetwork bool) string {
+	return rateLimitPrefix[b2i(byNetwork)] + strconv.Itoa(retry) + rateLimitSuffix
 }
 
-const (
-	rateLimitPrefix = "too many reports from your network; try again in "
-	rateLimitSuffix = " s"
-)
+var rateLimitPrefix = [2]string{
+	"too many reports from your address; try again in ",
+	"too many reports from your network; try again in ",
+}
+
+const rateLimitSuffix = " s"
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // reportForm takes the report form without JavaScript: a form POST that
 // stores the report like the API does, then 303 to the page with a thank-you

@@ -32,6 +32,9 @@ type Admittance struct {
 	RetryAfter time.Duration // when not allowed: wait at least this long
 	ResetAfter time.Duration // until the limit is fully replenished (RateLimit-Reset)
 	Degraded   bool          // answered by the in-process twin because Redis was unreachable
+	// ByNetwork says, when not allowed, that the network's limit refused
+	// the report (the one that denies longest); false: the reporter's.
+	ByNetwork bool
 	// Slot is which of its network's evidence slots a counted report
 	// holds (from 1; 0 when not counted): what Undo gives back.
 	Slot int

@@ -19,12 +19,14 @@ type limitState struct {
 // limit that denies longest, an admission the limit with the fewest requests
 // left (the one a client must respect).
 func decide(allowed bool, slot int, rl, nl redis_rate.Limit, r, n limitState) models.Admittance {
-	lim, s := rl, r
+	byNetwork := false
 	if allowed {
-		if n.remaining < r.remaining || (n.remaining == r.remaining && n.reset > r.reset) {
-			lim, s = nl, n
-		}
-	} else if n.denied && (!r.denied || n.retry > r.retry) {
+		byNetwork = n.remaining < r.remaining || (n.remaining == r.remaining && n.reset > r.reset)
+	} else {
+		byNetwork = n.denied && (!r.denied || n.retry > r.retry)
+	}
+	lim, s := rl, r
+	if byNetwork {
 		lim, s = nl, n
 	}
 	d := models.Admittance{
@@ -39,6 +41,7 @@ func decide(allowed bool, slot int, rl, nl redis_rate.Limit, r, n limitState) mo
 	if !allowed {
 		d.Remaining = 0
 		d.RetryAfter = s.retry
+		d.ByNetwork = byNetwork
 	}
 	return d
 }

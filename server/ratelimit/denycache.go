@@ -159,6 +159,7 @@ func (c *denyCache) denied(reporter, network string, now time.Time) (models.Admi
 		Period:     lim.Period,
 		RetryAfter: time.Duration(e.until - nowN),
 		ResetAfter: time.Duration(e.reset - nowN),
+		ByNetwork:  kind == kindNetwork,
 	}, true
 }
 
