@@ -31,9 +31,19 @@ type Snapshot interface {
 // pages are at most about two of these behind the leader's.
 const Every = time.Second
 
+// PublishChunk is how many statuses one write of Publish carries, each in
+// a transaction of its own with its own sequence number. A fenced write
+// holds the lease row (FOR SHARE) until it commits, and the renewal waits
+// for it: all 50,000 statuses of a start in one transaction held it for
+// longer than the lease lives, and the leader stepped down, again and
+// again, while it learned. It also bounds the memory of their JSON.
+const PublishChunk = 1000
+
 // Publish writes the statuses of snap that changed (by Version) to st every
-// Every until ctx ends: the leader's side. Sequence numbers start at
-// term<<32, so a later tenure's are always larger.
+// Every until ctx ends: the leader's side, PublishChunk at a time. Sequence
+// numbers start at term<<32, so a later tenure's are always larger; a
+// follower may see part of what changed in one round before the rest, as
+// it would see them in two rounds.
 func Publish(ctx context.Context, term int64, snap Snapshot, st Statuses, log *slog.Logger) {
 	seq := term << 32
 	sent := map[uint]uint64{} // service → version stored
@@ -55,20 +65,22 @@ func Publish(ctx context.Context, term int64, snap Snapshot, st Statuses, log *s
 				removed = append(removed, id)
 			}
 		}
-		if len(changed)+len(removed) > 0 {
+		for len(changed)+len(removed) > 0 {
+			part := changed[:min(len(changed), PublishChunk)]
 			seq++
-			if err := st.PutStatuses(ctx, seq, changed, removed); err != nil {
+			if err := st.PutStatuses(ctx, seq, part, removed); err != nil {
 				if ctx.Err() == nil {
 					log.Warn("publishing statuses for followers failed; retrying", "err", err)
 				}
-			} else {
-				for _, s := range changed {
-					sent[s.Service.ID] = s.Version
-				}
-				for _, id := range removed {
-					delete(sent, id)
-				}
+				break // the rest at the next round
 			}
+			for _, s := range part {
+				sent[s.Service.ID] = s.Version
+			}
+			for _, id := range removed {
+				delete(sent, id)
+			}
+			changed, removed = changed[len(part):], nil
 		}
 		select {
 		case <-ctx.Done():
