@@ -20,14 +20,14 @@ func runSeed(ctx context.Context, args []string, now func() time.Time, stdout, s
 	fs.SetOutput(stderr)
 	services := fs.Int("services", 1000, "how many services")
 	days := fs.Int("days", 30, "days of 15-minute rollups, ending now")
-	db := fs.String("db", "", "the database to fill (a SQLite file path; required)")
+	db := fs.String("db", "", "the database to fill (a SQLite file path or a postgres:// URL; required)")
 	busy := fs.Int("busy", 300, "how many services are busy (reports in most buckets)")
 	seed := fs.Uint64("seed", 1, "the generator's seed (the same flags make the same data)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *db == "" || fs.NArg() > 0 || *services < 1 || *days < 1 || *busy < 0 {
-		fmt.Fprintln(stderr, "outcry seed: want --db PATH, --services N >= 1, --days D >= 1 (and --busy B >= 0)")
+		fmt.Fprintln(stderr, "outcry seed: want --db PATH-OR-URL, --services N >= 1, --days D >= 1 (and --busy B >= 0)")
 		return 2
 	}
 	st, err := store.Open(ctx, *db, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))

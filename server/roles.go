@@ -126,7 +126,9 @@ func (r *roles) lead(ctx context.Context, term int64) {
 		case ctx.Err() == nil:
 			a.log.Warn("detector tick failed", "err", err)
 		}
-		if first {
+		if first && ctx.Err() == nil {
+			// (a tenure ended during its first tick: the role that follows
+			// reports the start's first round)
 			r.started(err)
 		}
 		runner.SaveModelsIfDue(ctx)

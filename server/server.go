@@ -164,14 +164,26 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	// The first role's first round (a detector tick, or reading the
 	// leader's statuses) completes before serving: pages have something to
 	// show from the first request on.
+	// The lease is renewed meanwhile (Run starts only once New returns): a
+	// leader's first tick can outlast it (50,000 services on a busy
+	// PostgreSQL: 11 s against the 10 s TTL), and a lapsed lease made the
+	// next renewal a new tenure, whose fresh runner learned everything again.
 	a.elector.Campaign(ctx)
-	select {
-	case err := <-a.roles.first:
-		if err != nil {
-			return nil, fmt.Errorf("first detector tick or status read: %w", err)
+	renew := time.NewTicker(a.elector.RenewEvery())
+	defer renew.Stop()
+first:
+	for {
+		select {
+		case err := <-a.roles.first:
+			if err != nil {
+				return nil, fmt.Errorf("first detector tick or status read: %w", err)
+			}
+			break first
+		case <-renew.C:
+			a.elector.Campaign(ctx)
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 
 	if cfg.AdminToken == "" {

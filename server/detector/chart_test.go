@@ -110,3 +110,24 @@ func TestBandsMoveOnAndRefreshSpread(t *testing.T) {
 		t.Fatalf("in two hours the band moved on %d times and was computed whole %d times", moved, whole)
 	}
 }
+
+// BenchmarkFullBands is one service's whole chart band (96 expectations),
+// as the tick that takes a service learned computes it.
+func BenchmarkFullBands(b *testing.B) {
+	end := time.Date(2026, 3, 4, 17, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(1, 2))
+	counts := map[int64]float64{}
+	for t := end.Add(-seedSpan); t.Before(end); t = t.Add(models.BucketSize) {
+		if c := poisson(rng, 15*usual(2)(t)); c > 0 {
+			counts[t.Unix()] = c
+		}
+	}
+	s := NewSeries(DefaultParams(), 1, models.ScopeGlobal)
+	teach(s, counts, end.Add(-seedSpan).Unix(), end.Unix())
+	tr := &tracked{svc: models.Service{ID: 1}, global: s}
+	now := end.Add(3 * time.Minute)
+	for b.Loop() {
+		tr.bands = nil
+		refreshBands(tr, end.Add(-chartSpan+models.BucketSize), now)
+	}
+}

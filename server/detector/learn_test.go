@@ -445,3 +445,51 @@ func TestLearningFailureIsRetried(t *testing.T) {
 		t.Fatal("the models learned on the retry differ from a start that did not fail")
 	}
 }
+
+// TestLearnedServicesComeWithTheirBands: a service learned in the background
+// comes to the tick with its chart band for the bucket learning ended in,
+// what its model expected there as learned up to that bucket, so the tick
+// that takes every service at once (a warm start) computes none; it shows
+// that band. A model not ready then is left to the tick.
+func TestLearnedServicesComeWithTheirBands(t *testing.T) {
+	now := time.Date(2026, 3, 4, 17, 7, 0, 0, time.UTC)
+	svcs, h := randomCatalogue(40, now, 3)
+	r := learnRunner(svcs, h, nil, &now, time.Minute)
+	if err := r.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := r.Learning(); left != 0 {
+		t.Fatalf("%d services still learning", left)
+	}
+	end := models.BucketOf(now)
+	start := end.Add(-chartSpan + models.BucketSize)
+	ready := 0
+	for _, svc := range svcs {
+		var hist *history
+		if rows := h.of(svc.ID, end.Add(-seedSpan)); len(rows) > 0 {
+			hist = groupHistory(rows)
+		}
+		ref := r.seeded(svc, hist, end) // as learned up to end, no minute since
+		tr := r.tracked[svc.ID]
+		if !ref.global.Model.Ready(end) {
+			continue
+		}
+		ready++
+		if tr.bandsAt != end.Unix() || !tr.bandsFresh || len(tr.bands) != int(chartSpan/models.BucketSize) {
+			t.Fatalf("service %d: bands of bucket %d (fresh %v, %d), want the whole band of %d", svc.ID, tr.bandsAt, tr.bandsFresh, len(tr.bands), end.Unix())
+		}
+		st, _ := r.Snapshot.Status(svc.Slug)
+		for i, b := range tr.bands {
+			want := ref.global.Model.Expect(start.Add(time.Duration(i)*models.BucketSize), models.BucketSize)
+			if b == nil || *b != want {
+				t.Fatalf("service %d: band %d is %v, want %v (the model as learned up to %v)", svc.ID, i, b, want, end)
+			}
+			if st.Series[i].Baseline != b {
+				t.Fatalf("service %d: the chart shows band %v at %d, not the learned one", svc.ID, st.Series[i].Baseline, i)
+			}
+		}
+	}
+	if ready == 0 || ready == len(svcs) {
+		t.Fatalf("%d of %d models ready: the catalogue does not test both", ready, len(svcs))
+	}
+}

@@ -116,6 +116,10 @@ func (e *Elector) Campaign(ctx context.Context) (term int64, leading bool) {
 	return e.cur, e.cur != 0
 }
 
+// RenewEvery is how often the lease is renewed (Run's pace): whoever
+// campaigns before Run starts does so at this pace.
+func (e *Elector) RenewEvery() time.Duration { return e.o.Renew }
+
 // switchTo stops the current duties and starts those of term (0: follow).
 // Called with mu held.
 func (e *Elector) switchTo(term int64) {

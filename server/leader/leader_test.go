@@ -2,6 +2,7 @@ package leader_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -159,4 +160,83 @@ func TestFollowerSnapshotFollowsTheLeader(t *testing.T) {
 		_, sora := theirs.Status("sora")
 		return ok && s.Level == models.LevelOK && sora
 	})
+}
+
+// recordingStatuses is the fenced store, noting what each write carried.
+type recordingStatuses struct {
+	leader.Statuses
+	mu    sync.Mutex
+	sizes []int
+	seqs  []int64
+}
+
+func (r *recordingStatuses) PutStatuses(ctx context.Context, seq int64, changed []models.ServiceStatus, removed []uint) error {
+	r.mu.Lock()
+	r.sizes, r.seqs = append(r.sizes, len(changed)), append(r.seqs, seq)
+	r.mu.Unlock()
+	return r.Statuses.PutStatuses(ctx, seq, changed, removed)
+}
+
+// A start publishes every service's status at once: it goes in writes of at
+// most PublishChunk (each a short transaction holding the lease row, so
+// the lease can be renewed between them), with growing sequence numbers,
+// and a follower reading from the beginning gets every status.
+func TestPublishWritesInChunks(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := openStore(t, storetest.Postgres(t))
+	n := 2*leader.PublishChunk + 7
+	list := make([]models.Service, n)
+	for i := range list {
+		list[i] = models.Service{Slug: fmt.Sprintf("svc-%d", i), Name: "S", Problems: []string{"login"}}
+	}
+	if err := st.InsertServices(ctx, list); err != nil {
+		t.Fatal(err)
+	}
+	svcs, err := st.Services(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term, _, err := st.AcquireLease(ctx, "leader", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	statuses := make([]models.ServiceStatus, len(svcs))
+	for i, s := range svcs {
+		statuses[i] = models.ServiceStatus{Service: s, Level: models.LevelOK, Reports15m: i, Version: 1}
+	}
+	snap := detector.NewSnapshot()
+	snap.Publish(statuses)
+	rec := &recordingStatuses{Statuses: st.Fenced(store.Fence{Holder: "leader", Term: term})}
+	go leader.Publish(ctx, term, snap, rec, slog.New(slog.DiscardHandler))
+	var got []models.ServiceStatus
+	waitFor(t, "every status published", func() bool {
+		got, _, err = st.StatusesSince(ctx, 0)
+		return err == nil && len(got) == n
+	})
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	total := 0
+	for i, size := range rec.sizes {
+		if size > leader.PublishChunk {
+			t.Errorf("write %d carried %d statuses, more than %d", i, size, leader.PublishChunk)
+		}
+		if i > 0 && rec.seqs[i] <= rec.seqs[i-1] {
+			t.Errorf("sequence numbers %v do not grow", rec.seqs)
+		}
+		total += size
+	}
+	if total != n {
+		t.Errorf("%d statuses written in %v, want %d", total, rec.sizes, n)
+	}
+	want := map[uint]int{}
+	for _, s := range statuses {
+		want[s.Service.ID] = s.Reports15m
+	}
+	for _, s := range got {
+		if r, ok := want[s.Service.ID]; !ok || s.Reports15m != r {
+			t.Fatalf("service %d published with %d reports, want %d", s.Service.ID, s.Reports15m, r)
+		}
+		delete(want, s.Service.ID)
+	}
 }

@@ -25,21 +25,45 @@ type StatusSource interface {
 type Snapshot interface {
 	All() []models.ServiceStatus
 	Publish(list []models.ServiceStatus)
+	// Published is the sequence number of the current snapshot (one more
+	// at each Publish).
+	Published() (seq uint64, at time.Time)
 }
 
 // Every is how often statuses are published and followed: a follower's
 // pages are at most about two of these behind the leader's.
 const Every = time.Second
 
+// PublishChunk is how many statuses one write of Publish carries, each in
+// a transaction of its own with its own sequence number. A fenced write
+// holds the lease row (FOR SHARE) until it commits, and the renewal waits
+// for it: all 50,000 statuses of a start in one transaction held it for
+// longer than the lease lives, and the leader stepped down, again and
+// again, while it learned. It also bounds the memory of their JSON.
+const PublishChunk = 1000
+
 // Publish writes the statuses of snap that changed (by Version) to st every
-// Every until ctx ends: the leader's side. Sequence numbers start at
-// term<<32, so a later tenure's are always larger.
+// Every until ctx ends: the leader's side, PublishChunk at a time. Sequence
+// numbers start at term<<32, so a later tenure's are always larger; a
+// follower may see part of what changed in one round before the rest, as
+// it would see them in two rounds.
 func Publish(ctx context.Context, term int64, snap Snapshot, st Statuses, log *slog.Logger) {
 	seq := term << 32
 	sent := map[uint]uint64{} // service → version stored
+	var whole uint64          // the snapshot last stored whole: nothing to compare until the next
 	t := time.NewTicker(Every)
 	defer t.Stop()
-	for {
+	for ; ; waitRound(ctx, t) {
+		if ctx.Err() != nil {
+			return
+		}
+		// The runner publishes a snapshot per tick (15 s); comparing
+		// 50,000 versions every second in between was a quarter of a
+		// second of CPU per tick.
+		cur, _ := snap.Published()
+		if cur == whole {
+			continue
+		}
 		all := snap.All()
 		var changed []models.ServiceStatus
 		live := make(map[uint]bool, len(all))
@@ -55,26 +79,34 @@ func Publish(ctx context.Context, term int64, snap Snapshot, st Statuses, log *s
 				removed = append(removed, id)
 			}
 		}
-		if len(changed)+len(removed) > 0 {
+		for len(changed)+len(removed) > 0 {
+			part := changed[:min(len(changed), PublishChunk)]
 			seq++
-			if err := st.PutStatuses(ctx, seq, changed, removed); err != nil {
+			if err := st.PutStatuses(ctx, seq, part, removed); err != nil {
 				if ctx.Err() == nil {
 					log.Warn("publishing statuses for followers failed; retrying", "err", err)
 				}
-			} else {
-				for _, s := range changed {
-					sent[s.Service.ID] = s.Version
-				}
-				for _, id := range removed {
-					delete(sent, id)
-				}
+				break // the rest at the next round
 			}
+			for _, s := range part {
+				sent[s.Service.ID] = s.Version
+			}
+			for _, id := range removed {
+				delete(sent, id)
+			}
+			changed, removed = changed[len(part):], nil
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		if len(changed)+len(removed) == 0 {
+			whole = cur
 		}
+	}
+}
+
+// waitRound waits for the next round of Publish (or ctx's end).
+func waitRound(ctx context.Context, t *time.Ticker) {
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 

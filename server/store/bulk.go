@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm/clause"
 
 	"github.com/outcry/outcry/models"
@@ -39,12 +43,19 @@ func (s *Store) InsertServices(ctx context.Context, list []models.Service) error
 // SQLite's 32,766).
 const rollupsPerInsert = 1000
 
-// InsertRollupsBulk stores rollups in one transaction, rollupsPerInsert rows
-// per statement; rows already there are left alone. On SQLite it binds
-// the statements itself (GORM's batch builder costs more than SQLite).
+// InsertRollupsBulk stores rollups in one transaction; rows already there
+// are left alone. On SQLite it binds rollupsPerInsert rows per statement
+// itself (GORM's batch builder costs more than SQLite). On PostgreSQL it
+// sends them with COPY (seeding 39 M rollups with multi-row INSERTs was
+// about 10 µs of the server's CPU and 5 µs of ours a row); should a row be
+// there already (COPY cannot skip it), that transaction is undone and the
+// rows go by INSERT … ON CONFLICT DO NOTHING instead.
 func (s *Store) InsertRollupsBulk(ctx context.Context, rows []models.Rollup) error {
 	if s.dialect != SQLite {
-		err := s.w.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, rollupsPerInsert).Error
+		err := s.copyRollups(ctx, rows)
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+			err = s.w.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, rollupsPerInsert).Error
+		}
 		return translate(err, "rollups")
 	}
 	db, err := s.w.DB()
@@ -90,4 +101,33 @@ func (s *Store) InsertRollupsBulk(ctx context.Context, rows []models.Rollup) err
 		rows = rows[n:]
 	}
 	return translate(tx.Commit(), "rollups")
+}
+
+// rollupColumns are the columns copyRollups sends.
+var rollupColumns = []string{"service_id", "bucket", "region", "problem", "count", "demo"}
+
+// copyRollups sends rows to PostgreSQL with COPY, in one transaction.
+func (s *Store) copyRollups(ctx context.Context, rows []models.Rollup) error {
+	db, err := s.w.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return errors.New("store: the postgres driver is not pgx")
+		}
+		return pgx.BeginFunc(ctx, sc.Conn(), func(tx pgx.Tx) error {
+			_, err := tx.CopyFrom(ctx, pgx.Identifier{"rollups"}, rollupColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+				r := &rows[i]
+				return []any{int64(r.ServiceID), r.Bucket, r.Region, r.Problem, r.Count, r.Demo}, nil
+			}))
+			return err
+		})
+	})
 }

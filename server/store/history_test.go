@@ -7,14 +7,19 @@ import (
 	"time"
 
 	"github.com/outcry/outcry/models"
+	"github.com/outcry/outcry/server/store"
 )
 
 // TestHistoryOf: per-region totals since a time, one service per call, in
 // service then bucket then region order; only the services asked for; rows
-// stored by InsertRollupsBulk, problems summed, older buckets left out.
+// stored by InsertRollupsBulk, problems summed, older buckets left out; on
+// both dialects (PostgreSQL reads it with a query of its own).
 func TestHistoryOf(t *testing.T) {
+	eachDialect(t, func(t *testing.T, st *store.Store, _ string) { testHistoryOf(t, st) })
+}
+
+func testHistoryOf(t *testing.T, st *store.Store) {
 	ctx := context.Background()
-	st := open(t)
 	a, b, c := service(t, st, "a"), service(t, st, "b"), service(t, st, "c")
 	now := models.BucketOf(time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC))
 	old, b1, b2 := now.Add(-48*time.Hour).Unix(), now.Add(-time.Hour).Unix(), now.Add(-45*time.Minute).Unix()
