@@ -7,7 +7,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm/clause"
 
 	"github.com/outcry/outcry/models"
@@ -108,26 +107,11 @@ var rollupColumns = []string{"service_id", "bucket", "region", "problem", "count
 
 // copyRollups sends rows to PostgreSQL with COPY, in one transaction.
 func (s *Store) copyRollups(ctx context.Context, rows []models.Rollup) error {
-	db, err := s.w.DB()
-	if err != nil {
+	return s.pgxTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"rollups"}, rollupColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			r := &rows[i]
+			return []any{int64(r.ServiceID), r.Bucket, r.Region, r.Problem, r.Count, r.Demo}, nil
+		}))
 		return err
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return errors.New("store: the postgres driver is not pgx")
-		}
-		return pgx.BeginFunc(ctx, sc.Conn(), func(tx pgx.Tx) error {
-			_, err := tx.CopyFrom(ctx, pgx.Identifier{"rollups"}, rollupColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-				r := &rows[i]
-				return []any{int64(r.ServiceID), r.Bucket, r.Region, r.Problem, r.Count, r.Demo}, nil
-			}))
-			return err
-		})
 	})
 }

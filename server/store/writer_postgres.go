@@ -20,7 +20,29 @@ var reportColumns = []string{"id", "service_id", "problem", "region", "note", "r
 type pgInserter struct{ st *Store }
 
 func (pi *pgInserter) insert(ctx context.Context, rows []*models.Report) error {
-	db, err := pi.st.w.DB()
+	return pi.st.pgxTx(ctx, func(tx pgx.Tx) error {
+		ids, err := nextIDs(ctx, tx, "reports", len(rows))
+		if err != nil {
+			return err
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"reports"}, reportColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			r := rows[i]
+			return []any{ids[i], int64(r.ServiceID), r.Problem, r.Region, r.Note, r.ReporterHash, r.NetworkHash, r.Counted, r.Minute, r.CreatedAt}, nil
+		}))
+		if err != nil {
+			return err
+		}
+		for i, r := range rows {
+			r.ID = uint64(ids[i])
+		}
+		return nil
+	})
+}
+
+// pgxTx runs fn in one transaction on a connection of the writer's pool, as
+// pgx itself (for COPY, which database/sql cannot send).
+func (s *Store) pgxTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	db, err := s.w.DB()
 	if err != nil {
 		return err
 	}
@@ -34,23 +56,7 @@ func (pi *pgInserter) insert(ctx context.Context, rows []*models.Report) error {
 		if !ok {
 			return errors.New("store: the postgres driver is not pgx")
 		}
-		return pgx.BeginFunc(ctx, sc.Conn(), func(tx pgx.Tx) error {
-			ids, err := nextIDs(ctx, tx, "reports", len(rows))
-			if err != nil {
-				return err
-			}
-			_, err = tx.CopyFrom(ctx, pgx.Identifier{"reports"}, reportColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-				r := rows[i]
-				return []any{ids[i], int64(r.ServiceID), r.Problem, r.Region, r.Note, r.ReporterHash, r.NetworkHash, r.Counted, r.Minute, r.CreatedAt}, nil
-			}))
-			if err != nil {
-				return err
-			}
-			for i, r := range rows {
-				r.ID = uint64(ids[i])
-			}
-			return nil
-		})
+		return pgx.BeginFunc(ctx, sc.Conn(), fn)
 	})
 }
 
