@@ -18,6 +18,17 @@ type ReportWriter interface {
 	Write(ctx context.Context, r *models.Report) error
 }
 
+// AnnouncingWriter is a ReportWriter that gathers reports into group
+// commits (store.Writer): a handler announces a report before admitting it,
+// so a batch about to commit waits briefly for it instead of leaving it a
+// commit of its own; WriteAnnounced or Withdraw then ends the announcement.
+type AnnouncingWriter interface {
+	ReportWriter
+	Announce()
+	Withdraw()
+	WriteAnnounced(ctx context.Context, r *models.Report) error
+}
+
 // Limiter admits reports (limit + dedupe + count), answers cached denials
 // without a round trip, and takes back a counted report that could not be
 // stored (so a report is counted only once it is stored).

@@ -113,3 +113,90 @@ func TestReportIsCountedOnlyOnceStored(t *testing.T) {
 		t.Fatalf("after the retry: counted %d, stored %+v", n, w.stored)
 	}
 }
+
+// announcingWriter is flakyWriter with the group-commit announcements of
+// store.Writer, counted.
+type announcingWriter struct {
+	flakyWriter
+	announced, withdrawn, writtenAnnounced, plain int
+}
+
+func (w *announcingWriter) Announce() { w.mu.Lock(); w.announced++; w.mu.Unlock() }
+func (w *announcingWriter) Withdraw() { w.mu.Lock(); w.withdrawn++; w.mu.Unlock() }
+func (w *announcingWriter) Write(ctx context.Context, r *models.Report) error {
+	w.mu.Lock()
+	w.plain++
+	w.mu.Unlock()
+	return w.flakyWriter.Write(ctx, r)
+}
+func (w *announcingWriter) WriteAnnounced(ctx context.Context, r *models.Report) error {
+	w.mu.Lock()
+	w.writtenAnnounced++
+	w.mu.Unlock()
+	return w.flakyWriter.Write(ctx, r)
+}
+
+// TestEveryAnnouncementIsEnded: each report announced to the writer before
+// its admission is then written or withdrawn, whatever its fate (stored,
+// refused by the limiter, failed to store; by the API or the form), so the
+// writer's batches never wait for a report that will not come.
+func TestEveryAnnouncementIsEnded(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	now := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+	lim, err := ratelimit.NewLocal(ratelimit.Config{}, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &announcingWriter{}
+	svc := oneService{models.Service{ID: 3, Slug: "chatgpt", Name: "ChatGPT", Problems: []string{"login"}}}
+	h := handlers.New(handlers.Deps{
+		Writer: w, Limiter: lim, Status: svc, Catalog: svc, Incidents: svc,
+		Identifier: handlers.NewIdentifier(hashkey.FromSecret([]byte("0123456789abcdef0123"))),
+		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now },
+	})
+	r := gin.New()
+	h.Routes(r)
+	codes := map[int]int{}
+	post := func(addr, body string) {
+		req := httptest.NewRequest("POST", "/api/v1/services/chatgpt/reports", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = addr + ":5555"
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		codes[rec.Code]++
+	}
+	form := func(addr string) {
+		req := httptest.NewRequest("POST", "/s/chatgpt/report", strings.NewReader("problem=login"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = addr + ":5555"
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		codes[rec.Code]++
+	}
+	post("192.0.2.10", `{"problem":"login"}`) // stored
+	post("192.0.2.11", `{"problem":"nope"}`)  // invalid: never announced
+	for range 30 {                            // the limiter refuses some
+		post("192.0.2.12", `{"problem":"login"}`)
+	}
+	form("192.0.2.13")
+	w.mu.Lock()
+	w.fail = true
+	w.mu.Unlock()
+	post("192.0.2.14", `{"problem":"login"}`) // not stored
+	form("192.0.2.15")
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if codes[http.StatusTooManyRequests] == 0 || codes[http.StatusAccepted] == 0 || codes[http.StatusServiceUnavailable] == 0 || codes[http.StatusUnprocessableEntity] == 0 {
+		t.Fatalf("answers %v: want 202s, 422, 429s and 503", codes)
+	}
+	if w.plain != 0 {
+		t.Fatalf("%d reports written without an announcement", w.plain)
+	}
+	if w.announced == 0 || w.announced != w.withdrawn+w.writtenAnnounced {
+		t.Fatalf("announced %d, withdrawn %d, written %d: every announcement must end once", w.announced, w.withdrawn, w.writtenAnnounced)
+	}
+	if w.withdrawn == 0 {
+		t.Fatal("no report refused after its announcement: the test misses the withdraw path")
+	}
+}

@@ -42,19 +42,33 @@ func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models
 		ServiceID: svc.ID, Reporter: reporter, Network: network,
 		Problem: in.Problem, Region: in.Region, At: now,
 	}
-	d, err := h.Limiter.Admit(ctx, adm)
-	if err != nil {
-		return ReportAccepted{}, d, models.Wrap(models.CodeUnavailable, err, "cannot take reports right now; try again shortly")
+	aw, announce := h.Writer.(AnnouncingWriter)
+	if announce {
+		aw.Announce()
 	}
-	if !d.Allowed {
-		return ReportAccepted{}, d, rateLimitError(d)
+	d, err := h.Limiter.Admit(ctx, adm)
+	if err == nil && !d.Allowed {
+		err = rateLimitError(d)
+	} else if err != nil {
+		err = models.Wrap(models.CodeUnavailable, err, "cannot take reports right now; try again shortly")
+	}
+	if err != nil {
+		if announce {
+			aw.Withdraw()
+		}
+		return ReportAccepted{}, d, err
 	}
 	rep := &models.Report{
 		ServiceID: svc.ID, Problem: in.Problem, Region: in.Region, Note: in.Note,
 		ReporterHash: reporter, NetworkHash: network, Counted: d.Counted,
 		Minute: now.Unix() / 60 * 60, CreatedAt: now.UTC(),
 	}
-	if err := h.Writer.Write(ctx, rep); err != nil {
+	if announce {
+		err = aw.WriteAnnounced(ctx, rep)
+	} else {
+		err = h.Writer.Write(ctx, rep)
+	}
+	if err != nil {
 		// Not stored, so not counted: the limiter takes the count and the
 		// dedupe marker back, and the reporter's retry counts. (A write
 		// whose wait ended with ctx may still commit; its count is then

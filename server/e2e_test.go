@@ -141,7 +141,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	m := string(app.Do(t, "GET", "/metrics", nil).Body)
-	for _, want := range []string{"outcry_reports_accepted_total 20", "outcry_reports_counted_total 20", `outcry_http_request_duration_seconds_count{method="POST",route="/api/v1/services/:slug/reports",status="202"} 20`} {
+	for _, want := range []string{"outcry_reports_accepted_total 20", "outcry_reports_counted_total 20", `outcry_http_request_duration_seconds_count{method="POST",route="/api/v1/services/:slug/reports",status="202"} 20`,
+		"outcry_writer_batch_size_sum 20", "outcry_writer_commit_seconds_count "} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

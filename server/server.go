@@ -133,8 +133,15 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		Name: "outcry_writer_batch_size", Help: "Reports committed per group-commit transaction.",
 		Buckets: prometheus.ExponentialBuckets(1, 2, 11),
 	})
-	a.reg.MustRegister(batches)
-	a.writer = a.store.NewWriter(store.WriterOptions{OnBatch: func(n int, _ time.Duration) { batches.Observe(float64(n)) }})
+	commits := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "outcry_writer_commit_seconds", Help: "Time to insert and commit one group-commit transaction.",
+		Buckets: prometheus.ExponentialBuckets(0.00025, 2, 12),
+	})
+	a.reg.MustRegister(batches, commits)
+	a.writer = a.store.NewWriter(store.WriterOptions{OnBatch: func(n int, took time.Duration) {
+		batches.Observe(float64(n))
+		commits.Observe(took.Seconds())
+	}})
 
 	a.hooks = webhook.New(a.store, webhook.Options{
 		AllowPrivate: cfg.WebhookAllowPrivate, PublicURL: cfg.PublicURL,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/outcry/outcry/models"
@@ -14,11 +15,26 @@ import (
 // wait; one goroutine takes whatever has queued up, inserts it in a single
 // transaction, commits, and only then releases every waiting handler. One
 // fsync serves a whole batch, so durability costs little under a surge.
+//
+// A batch also waits, briefly, for reports announced but not yet queued
+// (Announce: their admission is still under way), as PostgreSQL's
+// commit_delay waits when commit_siblings transactions are active. Without
+// that wait, after a commit releases a wave of handlers, the first report
+// of the next wave to reach the writer is committed alone, and the rest of
+// the wave waits for that lone fsync: half the commits of a busy writer
+// held one report (measured in docs/benchmarks.md).
 type Writer struct {
 	ins      inserter // owned by the writer goroutine
 	log      *slog.Logger
 	queue    chan *pending
 	maxBatch int
+
+	coming  atomic.Int64  // reports announced and not yet queued or withdrawn
+	taken   atomic.Uint64 // reports taken off the queue into batches (tests watch it)
+	settled chan struct{} // a token whenever coming drops to zero
+	gather  time.Duration // the writer goroutine's bound on that wait: its recent commit time
+	minWait time.Duration // tests pin the bound (export_test.go)
+	maxWait time.Duration
 
 	mu     sync.RWMutex // guards closed against Write racing Close
 	closed bool
@@ -39,6 +55,11 @@ type WriterOptions struct {
 	Queue    int                                // reports that may wait for a batch (default 8192)
 	MaxBatch int                                // most reports in one transaction (default 512)
 	OnBatch  func(size int, took time.Duration) // called after each commit
+	// MaxGather bounds how long a batch waits for announced reports
+	// (default 2ms; negative: never wait). The wait is also bounded by the
+	// writer's recent commit time, so it never costs more than the lone
+	// commit it saves.
+	MaxGather time.Duration
 }
 
 // NewWriter starts the writer goroutine; Close stops it after a final flush.
@@ -49,9 +70,12 @@ func (s *Store) NewWriter(opts WriterOptions) *Writer {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 512
 	}
+	if opts.MaxGather == 0 {
+		opts.MaxGather = 2 * time.Millisecond
+	}
 	w := &Writer{
 		ins: s.newInserter(), log: s.log, queue: make(chan *pending, opts.Queue), maxBatch: opts.MaxBatch,
-		done: make(chan struct{}), onBatch: opts.OnBatch,
+		done: make(chan struct{}), onBatch: opts.OnBatch, settled: make(chan struct{}, 1), maxWait: max(opts.MaxGather, 0),
 	}
 	go w.loop()
 	return w
@@ -65,20 +89,55 @@ var ErrClosed = models.Errorf(models.CodeUnavailable, "shutting down; try again 
 // with the commit's error otherwise. If ctx ends first the report may still
 // be committed; the caller must not claim it was.
 func (w *Writer) Write(ctx context.Context, r *models.Report) error {
+	return w.write(ctx, r, false)
+}
+
+// Announce tells the writer that a report is on its way: the caller is
+// admitting it and will then call WriteAnnounced, or Withdraw if it is not
+// written after all. Exactly one of the two must follow each Announce; a
+// missing one costs only latency (each batch then waits its bound).
+func (w *Writer) Announce() { w.coming.Add(1) }
+
+// Withdraw takes back an announcement whose report will not be written.
+func (w *Writer) Withdraw() {
+	if w.coming.Add(-1) == 0 {
+		select {
+		case w.settled <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// WriteAnnounced is Write for an announced report: the announcement is
+// withdrawn once the report is queued (or refused).
+func (w *Writer) WriteAnnounced(ctx context.Context, r *models.Report) error {
+	return w.write(ctx, r, true)
+}
+
+func (w *Writer) write(ctx context.Context, r *models.Report, announced bool) error {
 	p := pendingPool.Get().(*pending)
 	p.r = r
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
 		pendingPool.Put(p)
+		if announced {
+			w.Withdraw()
+		}
 		return ErrClosed
 	}
 	select {
 	case w.queue <- p:
 		w.mu.RUnlock()
+		if announced {
+			w.Withdraw()
+		}
 	default:
 		w.mu.RUnlock()
 		pendingPool.Put(p)
+		if announced {
+			w.Withdraw()
+		}
 		return models.Errorf(models.CodeUnavailable, "too many reports at once; try again shortly")
 	}
 	select {
@@ -98,19 +157,16 @@ func (w *Writer) loop() {
 	defer w.ins.close()
 	batch := make([]*pending, 0, w.maxBatch)
 	rows := make([]*models.Report, 0, w.maxBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	for first := range w.queue {
-		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < w.maxBatch {
-			select {
-			case p, ok := <-w.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, p)
-			default:
-				break fill
-			}
+		batch = w.fill(append(batch[:0], first))
+		w.taken.Add(uint64(len(batch)))
+		if w.coming.Load() > 0 && len(batch) < w.maxBatch && max(w.gather, w.minWait) > 0 {
+			n := len(batch)
+			batch = w.await(batch, timer)
+			w.taken.Add(uint64(len(batch) - n))
 		}
 		rows = rows[:0]
 		for _, p := range batch {
@@ -118,13 +174,53 @@ func (w *Writer) loop() {
 		}
 		start := time.Now()
 		err := w.commit(rows)
+		took := time.Since(start)
+		// The wait's bound follows the commit time (a moving average of
+		// the last few), capped by maxWait.
+		w.gather = max(w.minWait, min(w.maxWait, (3*w.gather+took)/4))
 		if w.onBatch != nil {
-			w.onBatch(len(rows), time.Since(start))
+			w.onBatch(len(rows), took)
 		}
 		for _, p := range batch {
 			p.err <- err
 		}
 	}
+}
+
+// fill adds to batch whatever is queued, without waiting.
+func (w *Writer) fill(batch []*pending) []*pending {
+	for len(batch) < w.maxBatch {
+		select {
+		case p, ok := <-w.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// await waits, at most w.gather, until no announced report is still on its
+// way (or the batch is full), then takes what was queued meanwhile.
+func (w *Writer) await(batch []*pending, timer *time.Timer) []*pending {
+	select { // a token from an earlier batch says nothing about this one
+	case <-w.settled:
+	default:
+	}
+	timer.Reset(max(w.gather, w.minWait))
+	defer timer.Stop()
+	for w.coming.Load() > 0 && len(batch) < w.maxBatch {
+		select {
+		case <-w.settled:
+			batch = w.fill(batch)
+		case <-timer.C:
+			return w.fill(batch)
+		}
+	}
+	return w.fill(batch)
 }
 
 // commitAttempts is how often a batch is tried before its reports fail.

@@ -250,3 +250,105 @@ func TestWriterRetriesAFailedBatch(t *testing.T) {
 		})
 	}
 }
+
+// takenOff waits until the writer has taken n reports into batches.
+func takenOff(t *testing.T, w *store.Writer, n uint64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); store.Taken(w) < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the writer did not take the queued report")
+		}
+	}
+}
+
+// TestWriterWaitsForAnnouncedReports: a report announced (its admission
+// under way) is committed in the same batch as the report the writer holds,
+// not left a commit of its own after it. Without the wait the two reports
+// are two commits of one row each.
+func TestWriterWaitsForAnnouncedReports(t *testing.T) {
+	u := storetest.SQLite(t)
+	st := openURL(t, u)
+	svc := service(t, st, "chatgpt")
+	var mu sync.Mutex
+	var sizes []int
+	w := st.NewWriter(store.WriterOptions{OnBatch: func(n int, _ time.Duration) {
+		mu.Lock()
+		sizes = append(sizes, n)
+		mu.Unlock()
+	}})
+	store.PinGather(w, time.Hour)
+	now := time.Now().UTC()
+	w.Announce()
+	first := make(chan error, 1)
+	go func() { first <- w.Write(context.Background(), report(svc.ID, 0, now)) }()
+	takenOff(t, w, 1)
+	second := report(svc.ID, 1, now)
+	if err := w.WriteAnnounced(context.Background(), second); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if second.ID == 0 {
+		t.Fatal("the announced report has no id")
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(sizes) != 1 || sizes[0] != 2 {
+		t.Fatalf("batches %v, want one batch of both reports", sizes)
+	}
+	if n := reportRows(t, u); n != 2 {
+		t.Fatalf("%d rows, want 2", n)
+	}
+}
+
+// TestWriterWithdrawEndsTheWait: a withdrawn announcement releases the batch
+// at once (the wait here is pinned at an hour), and an announcement never
+// ended costs only the wait's bound.
+func TestWriterWithdrawEndsTheWait(t *testing.T) {
+	u := storetest.SQLite(t)
+	st := openURL(t, u)
+	svc := service(t, st, "chatgpt")
+	w := st.NewWriter(store.WriterOptions{})
+	store.PinGather(w, time.Hour)
+	now := time.Now().UTC()
+	w.Announce()
+	done := make(chan error, 1)
+	go func() { done <- w.Write(context.Background(), report(svc.ID, 0, now)) }()
+	takenOff(t, w, 1)
+	w.Withdraw()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the batch still waits after its announced report was withdrawn")
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	w = st.NewWriter(store.WriterOptions{})
+	store.PinGather(w, 50*time.Millisecond)
+	w.Announce() // never ended
+	if err := w.Write(context.Background(), report(svc.ID, 1, now)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := reportRows(t, u); n != 2 {
+		t.Fatalf("%d rows, want 2", n)
+	}
+}
+
+func reportRows(t *testing.T, dbURL string) int64 {
+	t.Helper()
+	var n int64
+	if err := storetest.Raw(t, dbURL).Raw("SELECT count(*) FROM reports").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
