@@ -304,6 +304,48 @@ func (r *redisProc) start() {
 	}
 }
 
+// fallbacks is outcry_limiter_fallbacks_total: admissions and counter reads
+// answered in process because Redis was unreachable.
+func fallbacks(t *testing.T, app *servertest.App) int {
+	t.Helper()
+	for _, line := range strings.Split(string(app.Do(t, "GET", "/metrics", nil).Body), "\n") {
+		if v, ok := strings.CutPrefix(line, "outcry_limiter_fallbacks_total "); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(n)
+		}
+	}
+	t.Fatal("/metrics has no outcry_limiter_fallbacks_total")
+	return 0
+}
+
+// redisKeys is DBSIZE of the Redis on port, asked in RESP.
+func redisKeys(t *testing.T, port int) int {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.WriteString(c, "*1\r\n$6\r\nDBSIZE\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := strings.TrimSpace(string(buf[:n]))
+	k, err := strconv.Atoi(strings.TrimPrefix(reply, ":"))
+	if err != nil || !strings.HasPrefix(reply, ":") {
+		t.Fatalf("DBSIZE answered %q", reply)
+	}
+	return k
+}
+
 func (r *redisProc) kill() {
 	if r.cmd != nil {
 		_ = r.cmd.Process.Kill()
@@ -343,8 +385,19 @@ func TestRedisRestartUnderLoad(t *testing.T) {
 		n := rows()
 		waitRows(t, app.DBPath, n+200) // answered by the in-process limiter
 		rp.start()
+		// Back on the (empty) Redis: within a probe interval (1 s) the
+		// limiter finds it again, and from then on no admission falls
+		// back to the in-process twin while 100 more reports are stored.
+		eventually(t, "the limiter to return to Redis", func() bool {
+			f := fallbacks(t, app)
+			waitRows(t, app.DBPath, rows()+100)
+			return fallbacks(t, app) == f
+		})
+		if k := redisKeys(t, rp.port); k == 0 {
+			t.Fatal("the limiter is back on Redis, but Redis holds no key of it")
+		}
 		n = rows()
-		waitRows(t, app.DBPath, n+200) // back on the (empty) Redis
+		waitRows(t, app.DBPath, n+200)
 	})
 	// The same addresses, in the same order, again.
 	ids2, bad2 := phase(0, func() { waitRows(t, app.DBPath, rows()+len(ids1)/2) })
