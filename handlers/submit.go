@@ -42,28 +42,32 @@ func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models
 		ServiceID: svc.ID, Reporter: reporter, Network: network,
 		Problem: in.Problem, Region: in.Region, At: now,
 	}
-	aw, announce := h.Writer.(AnnouncingWriter)
-	if announce {
+	// The report is announced to the writer while Redis admits it, so the
+	// writer's next batch waits for it; every way out but WriteAnnounced
+	// (which ends the announcement itself) withdraws it, a panic included.
+	aw, announced := h.Writer.(AnnouncingWriter)
+	if announced {
 		aw.Announce()
+		defer func() {
+			if announced {
+				aw.Withdraw()
+			}
+		}()
 	}
 	d, err := h.Limiter.Admit(ctx, adm)
-	if err == nil && !d.Allowed {
-		err = rateLimitError(d)
-	} else if err != nil {
-		err = models.Wrap(models.CodeUnavailable, err, "cannot take reports right now; try again shortly")
-	}
 	if err != nil {
-		if announce {
-			aw.Withdraw()
-		}
-		return ReportAccepted{}, d, err
+		return ReportAccepted{}, d, models.Wrap(models.CodeUnavailable, err, "cannot take reports right now; try again shortly")
+	}
+	if !d.Allowed {
+		return ReportAccepted{}, d, rateLimitError(d)
 	}
 	rep := &models.Report{
 		ServiceID: svc.ID, Problem: in.Problem, Region: in.Region, Note: in.Note,
 		ReporterHash: reporter, NetworkHash: network, Counted: d.Counted,
 		Minute: now.Unix() / 60 * 60, CreatedAt: now.UTC(),
 	}
-	if announce {
+	if announced {
+		announced = false
 		err = aw.WriteAnnounced(ctx, rep)
 	} else {
 		err = h.Writer.Write(ctx, rep)
