@@ -228,6 +228,12 @@ func Load(getenv func(string) string) (Config, error) {
 		if c.HashSecret == "" {
 			errs = append(errs, errors.New("OUTCRY_DATABASE_URL is Postgres (several replicas) but OUTCRY_HASH_SECRET is not set: every replica must hash reporters with the same key, and the key must not live in the database"))
 		}
+		// A generated token is one replica's own: behind a load balancer the
+		// admin API would refuse most calls, and each replica would log a
+		// secret of its own.
+		if c.AdminToken == "" {
+			errs = append(errs, errors.New("OUTCRY_DATABASE_URL is Postgres (several replicas) but OUTCRY_ADMIN_TOKEN is not set: a generated token would be each replica's own, so the admin API would refuse calls that reach another replica"))
+		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("OUTCRY_ADMIN_TOKEN: use at least 16 characters"))
