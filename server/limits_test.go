@@ -47,6 +47,13 @@ func TestRedisURLForms(t *testing.T) {
 			t.Errorf("%s accepted: %v", u, err)
 		}
 	}
+	// The error names a scheme, never the rest: it may hold a password.
+	for _, u := range []string{":hunter2-secret@cache:6379/0", "redis:hunter2-secret@cache:6379", "memcached://:hunter2-secret@cache"} {
+		_, err := load(map[string]string{"OUTCRY_REDIS_URL": u})
+		if err == nil || !strings.Contains(err.Error(), "OUTCRY_REDIS_URL") || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
 	for _, v := range []string{"0", "65", "x"} {
 		if _, err := load(map[string]string{"OUTCRY_NETWORK_EVIDENCE": v}); err == nil {
 			t.Errorf("OUTCRY_NETWORK_EVIDENCE=%s accepted", v)
