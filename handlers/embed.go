@@ -40,7 +40,8 @@ func (p *pages) widget(c *gin.Context) {
 }
 
 // embedWords are the iframe widget's words in each language it speaks; the
-// script widget carries its own copy of them.
+// script widget carries its own copy of them (TestWidgetScriptSpeaksLikeTheServer
+// checks that the copies agree, and the acronyms too).
 type embedWords struct {
 	Levels  map[models.Level]string
 	Reports string // "%s reports in 15 min" with the count in place of %s

@@ -73,10 +73,9 @@ func newWebhookEnv(t *testing.T, allowPrivate bool) *webhookEnv {
 		_ = st.Close()
 	})
 	h := New(Deps{Catalog: fakeCatalog{"chatgpt": {ID: 1, Slug: "chatgpt", Name: "ChatGPT"}, "sora": {ID: 2, Slug: "sora", Name: "Sora"}},
-		AdminToken: testToken, Log: log})
+		AdminToken: testToken, Log: log, Webhooks: svc})
 	r := gin.New()
 	h.Routes(r)
-	h.webhookRoutes(r.Group("/api/v1", h.admin()), svc)
 	return &webhookEnv{engine: r, db: db}
 }
 

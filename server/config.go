@@ -202,11 +202,20 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("OUTCRY_DATABASE_URL: scheme %q: want a SQLite file (outcry.db, sqlite://outcry.db or file:outcry.db) or postgres://user:pass@host:5432/db", scheme))
 	}
 	if c.RedisURL != "" {
-		scheme, _, _ := strings.Cut(c.RedisURL, "://")
+		// The error names the scheme only: the rest may hold a password
+		// (and a value without "://" has no scheme to name).
+		scheme, _, found := strings.Cut(c.RedisURL, "://")
+		ok := false
 		switch scheme {
 		case "redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster":
-		default:
-			errs = append(errs, fmt.Errorf("OUTCRY_REDIS_URL: scheme %q: want redis://host:port/db, redis+sentinel://host:port/db?master_name=NAME or redis+cluster://host:port?addr=host2:port", scheme))
+			ok = found
+		}
+		if !ok {
+			what := fmt.Sprintf("scheme %q", scheme)
+			if !found {
+				what = "no scheme"
+			}
+			errs = append(errs, fmt.Errorf("OUTCRY_REDIS_URL: %s: want redis://host:port/db, redis+sentinel://host:port/db?master_name=NAME or redis+cluster://host:port?addr=host2:port", what))
 		}
 	}
 	evidence, err := strconv.Atoi(get("OUTCRY_NETWORK_EVIDENCE", "1"))
@@ -227,6 +236,12 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		if c.HashSecret == "" {
 			errs = append(errs, errors.New("OUTCRY_DATABASE_URL is Postgres (several replicas) but OUTCRY_HASH_SECRET is not set: every replica must hash reporters with the same key, and the key must not live in the database"))
+		}
+		// A generated token is one replica's own: behind a load balancer the
+		// admin API would refuse most calls, and each replica would log a
+		// secret of its own.
+		if c.AdminToken == "" {
+			errs = append(errs, errors.New("OUTCRY_DATABASE_URL is Postgres (several replicas) but OUTCRY_ADMIN_TOKEN is not set: a generated token would be each replica's own, so the admin API would refuse calls that reach another replica"))
 		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {

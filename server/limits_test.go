@@ -12,16 +12,18 @@ func load(env map[string]string) (server.Config, error) {
 }
 
 // TestPostgresNeedsRedisAndASecret: replicas on Postgres without Redis
-// would each keep their own limits and counters, and without
-// OUTCRY_HASH_SECRET their own hash keys: they refuse to start, saying so.
+// would each keep their own limits and counters, without
+// OUTCRY_HASH_SECRET their own hash keys, and without OUTCRY_ADMIN_TOKEN
+// their own generated admin tokens: they refuse to start, saying so.
 func TestPostgresNeedsRedisAndASecret(t *testing.T) {
 	_, err := load(map[string]string{"OUTCRY_DATABASE_URL": "postgres://outcry@127.0.0.1:5432/outcry"})
-	if err == nil || !strings.Contains(err.Error(), "OUTCRY_REDIS_URL is not set") || !strings.Contains(err.Error(), "OUTCRY_HASH_SECRET is not set") {
-		t.Fatalf("Postgres without Redis and secret: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "OUTCRY_REDIS_URL is not set") || !strings.Contains(err.Error(), "OUTCRY_HASH_SECRET is not set") ||
+		!strings.Contains(err.Error(), "OUTCRY_ADMIN_TOKEN is not set") {
+		t.Fatalf("Postgres without Redis, secret and admin token: %v", err)
 	}
 	if _, err := load(map[string]string{
 		"OUTCRY_DATABASE_URL": "postgresql://outcry@db/outcry", "OUTCRY_REDIS_URL": "redis://127.0.0.1:6379/0",
-		"OUTCRY_HASH_SECRET": "a-secret-of-sixteen-or-more",
+		"OUTCRY_HASH_SECRET": "a-secret-of-sixteen-or-more", "OUTCRY_ADMIN_TOKEN": "an-admin-token-of-sixteen",
 	}); err != nil {
 		t.Fatalf("Postgres with Redis and a secret: %v", err)
 	}
@@ -43,6 +45,13 @@ func TestRedisURLForms(t *testing.T) {
 	for _, u := range []string{"http://127.0.0.1:6379", "memcached://x", "127.0.0.1:6379"} {
 		if _, err := load(map[string]string{"OUTCRY_REDIS_URL": u}); err == nil || !strings.Contains(err.Error(), "OUTCRY_REDIS_URL") {
 			t.Errorf("%s accepted: %v", u, err)
+		}
+	}
+	// The error names a scheme, never the rest: it may hold a password.
+	for _, u := range []string{":hunter2-secret@cache:6379/0", "redis:hunter2-secret@cache:6379", "memcached://:hunter2-secret@cache"} {
+		_, err := load(map[string]string{"OUTCRY_REDIS_URL": u})
+		if err == nil || !strings.Contains(err.Error(), "OUTCRY_REDIS_URL") || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: %v", u, err)
 		}
 	}
 	for _, v := range []string{"0", "65", "x"} {

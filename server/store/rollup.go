@@ -97,10 +97,11 @@ func (s *Store) History(ctx context.Context, since time.Time, byRegion bool) ([]
 	return append(out, regional...), translate(err, "history")
 }
 
-// Setting returns the stored value of key, creating it with make() on first
-// use; concurrent first uses (replicas) agree on whichever was stored first.
-func (s *Store) Setting(ctx context.Context, key string, make func() string) (string, error) {
-	st := models.Setting{Key: key, Value: make()}
+// Setting returns the stored value of key, creating it with create() on
+// first use; concurrent first uses (replicas) agree on whichever was stored
+// first.
+func (s *Store) Setting(ctx context.Context, key string, create func() string) (string, error) {
+	st := models.Setting{Key: key, Value: create()}
 	err := s.w.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&st).Error
 	if err != nil {
 		return "", translate(err, "setting "+key)
