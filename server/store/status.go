@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"gorm.io/gorm/clause"
@@ -11,7 +10,7 @@ import (
 )
 
 // statusRow is one service's status as the leader last published it
-// (models.ServiceStatus as JSON), stamped with the publish's sequence
+// (statusBody: JSON, the chart packed), stamped with the publish's sequence
 // number so followers read only what changed.
 type statusRow struct {
 	ServiceID uint   `gorm:"primaryKey;autoIncrement:false"`
@@ -30,7 +29,7 @@ func (s *Store) PutStatuses(ctx context.Context, seq int64, changed []models.Ser
 func (s *Store) putStatuses(ctx context.Context, seq int64, changed []models.ServiceStatus, removed []uint, check func(*gormDB) error) error {
 	rows := make([]statusRow, len(changed))
 	for i := range changed {
-		b, err := json.Marshal(&changed[i])
+		b, err := encodeStatus(&changed[i])
 		if err != nil {
 			return models.Wrap(models.CodeInternal, err, "encoding a status")
 		}
@@ -67,7 +66,7 @@ func (s *Store) StatusesSince(ctx context.Context, seq int64) ([]models.ServiceS
 	}
 	out := make([]models.ServiceStatus, len(rows))
 	for i, r := range rows {
-		if err := json.Unmarshal(r.Body, &out[i]); err != nil {
+		if err := decodeStatus(r.Body, &out[i]); err != nil {
 			return nil, seq, models.Wrap(models.CodeInternal, err, "decoding a status")
 		}
 		seq = max(seq, r.Seq)
