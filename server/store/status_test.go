@@ -33,7 +33,8 @@ func publishedStatus(svc models.Service, seed int) models.ServiceStatus {
 // The statuses a leader publishes read back exactly (chart series, bands
 // and all) on both dialects, though the chart is stored packed, in less
 // than a third of the bytes its JSON took; a status stored by an earlier
-// build (the chart as JSON) reads as before.
+// build (the chart as JSON) reads as before; a later publish replaces a
+// status and drops a removed service's (PostgreSQL: by COPY and upsert).
 func TestPublishedStatusesReadBackExactly(t *testing.T) {
 	eachDialect(t, func(t *testing.T, st *store.Store, dbURL string) {
 		ctx := context.Background()
@@ -77,6 +78,19 @@ func TestPublishedStatusesReadBackExactly(t *testing.T) {
 		var sizes []int
 		if err := raw.Raw(`SELECT LENGTH(body) FROM service_statuses WHERE service_id = ?`, a.ID).Scan(&sizes).Error; err != nil {
 			t.Fatal(err)
+		}
+		// A later publish replaces a status and drops a removed service's.
+		again := publishedStatus(a, 4)
+		if err := st.PutStatuses(ctx, 7, []models.ServiceStatus{again}, []uint{b.ID}); err != nil {
+			t.Fatal(err)
+		}
+		got, seq, err = st.StatusesSince(ctx, 6)
+		if err != nil || seq != 7 || len(got) != 1 || !reflect.DeepEqual(norm(got[0]), norm(again)) {
+			t.Fatalf("after the second publish read %d statuses up to %d (%v), want alpha's new one at 7", len(got), seq, err)
+		}
+		var left int64
+		if err := raw.Raw(`SELECT COUNT(*) FROM service_statuses`).Scan(&left).Error; err != nil || left != 2 {
+			t.Fatalf("%d statuses stored after removing beta's (%v), want 2", left, err)
 		}
 		asJSON, _ := json.Marshal(&want[0])
 		t.Logf("stored body %v bytes; as JSON %d", sizes, len(asJSON))
