@@ -29,14 +29,11 @@ func (s *Store) PutStatuses(ctx context.Context, seq int64, changed []models.Ser
 }
 
 func (s *Store) putStatuses(ctx context.Context, seq int64, changed []models.ServiceStatus, removed []uint, fence *Fenced) error {
-	rows := make([]statusRow, len(changed))
-	for i := range changed {
-		b, err := encodeStatus(&changed[i])
-		if err != nil {
-			return models.Wrap(models.CodeInternal, err, "encoding a status")
-		}
-		rows[i] = statusRow{ServiceID: changed[i].Service.ID, Seq: seq, Body: b}
+	rows, release, err := s.statusRows(seq, changed)
+	if err != nil {
+		return models.Wrap(models.CodeInternal, err, "encoding a status")
 	}
+	defer release()
 	if s.dialect == Postgres {
 		return s.copyStatuses(ctx, rows, removed, fence)
 	}
@@ -44,7 +41,7 @@ func (s *Store) putStatuses(ctx context.Context, seq int64, changed []models.Ser
 	if fence != nil {
 		check = fence.check
 	}
-	err := s.w.WithContext(ctx).Transaction(func(tx *gormDB) error {
+	err = s.w.WithContext(ctx).Transaction(func(tx *gormDB) error {
 		if check != nil {
 			if err := check(tx); err != nil {
 				return err

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/outcry/outcry/models"
@@ -25,11 +27,47 @@ type statusBody struct {
 	Chart  []byte          `json:",omitempty"`
 }
 
-// encodeStatus is a status's stored body.
-func encodeStatus(st *models.ServiceStatus) ([]byte, error) {
-	b := statusBody{ServiceStatus: *st, Chart: packSeries(st.Series)}
-	b.ServiceStatus.Series = nil
-	return json.Marshal(&b)
+// bodyBuffer is where statusRows encodes a write's bodies (Store.bodies
+// keeps them between writes).
+type bodyBuffer struct {
+	buf   bytes.Buffer
+	chart []byte
+	ends  []int
+}
+
+// statusRows are the rows that store changed, stamped seq, their bodies
+// (statusBody as JSON) encoded one after another into one buffer of
+// s.bodies and valid until release: a body of its own for each status
+// (json.Marshal's copy, the chart's bytes) was 4.4 KB and 3 KB of fresh
+// memory a status, 50,000 at a start, most of the publisher's CPU in
+// clearing it (0.8 s of its 1.9 s in a 25 s profile at 50,000 services).
+func (s *Store) statusRows(seq int64, changed []models.ServiceStatus) (rows []statusRow, release func(), err error) {
+	bb, _ := s.bodies.Get().(*bodyBuffer)
+	if bb == nil {
+		bb = &bodyBuffer{}
+	}
+	release = func() { bb.buf.Reset(); s.bodies.Put(bb) }
+	enc := json.NewEncoder(&bb.buf)
+	bb.ends = bb.ends[:0]
+	for i := range changed {
+		bb.chart = packSeries(bb.chart[:0], changed[i].Series)
+		b := statusBody{ServiceStatus: changed[i], Chart: bb.chart}
+		b.ServiceStatus.Series = nil
+		if err := enc.Encode(&b); err != nil {
+			release()
+			return nil, nil, err
+		}
+		bb.ends = append(bb.ends, bb.buf.Len())
+	}
+	all := bb.buf.Bytes() // taken once every body is in: the buffer may move as it grows
+	rows = make([]statusRow, len(changed))
+	start := 0
+	for i := range changed {
+		end := bb.ends[i]
+		rows[i] = statusRow{ServiceID: changed[i].Service.ID, Seq: seq, Body: all[start : end-1 : end-1]} // less Encode's newline
+		start = end
+	}
+	return rows, release, nil
 }
 
 // decodeStatus is the status a stored body holds.
@@ -53,18 +91,18 @@ func decodeStatus(data []byte, st *models.ServiceStatus) error {
 // packedSeries is packSeries's format version.
 const packedSeries = 1
 
-// packSeries packs a chart series (nil for none): the format version, the
+// packSeries appends to out a chart series, packed (nil for none): the format version, the
 // number of buckets, the first start in unix seconds and each next one as
 // the seconds after the one before (varints), the counts (varints), then
 // for each bucket a byte saying whether it has a baseline band and, if so,
 // the band's expected, low and high (float64 bits, little-endian: exact).
 // Starts are whole seconds (bucket boundaries) in UTC, as the runner makes
 // them and as JSON gave them back.
-func packSeries(series []models.Bucket) []byte {
+func packSeries(out []byte, series []models.Bucket) []byte {
 	if len(series) == 0 {
 		return nil
 	}
-	out := make([]byte, 0, 16+len(series)*(6+1+24))
+	out = slices.Grow(out, 16+len(series)*(6+1+24))
 	out = append(out, packedSeries)
 	out = binary.AppendUvarint(out, uint64(len(series)))
 	prev := int64(0)
