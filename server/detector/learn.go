@@ -43,6 +43,8 @@ type learner struct {
 	began    time.Time
 	finished chan struct{} // closed when every worker has stopped
 	err      error         // the reason it stopped early (read after finished)
+	// saveFailed: saving what it learned from history failed once (warned)
+	saveFailed atomic.Bool
 
 	mu   sync.Mutex
 	done []*tracked // learned, not yet taken by a tick
@@ -105,22 +107,50 @@ func (r *Runner) runLearner(ctx context.Context, l *learner, services []models.S
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			hand := func(trs ...*tracked) {
+				l.mu.Lock()
+				l.done = append(l.done, trs...)
+				l.mu.Unlock()
+				l.left.Add(-int64(len(trs)))
+			}
+			// Models learned from history are saved before they are
+			// handed over, saveModelsBatch at a time: a stop soon after
+			// a first start then has them (it had to save all 50,000 in
+			// its 15 s, and on PostgreSQL did not), and the turns
+			// (SaveModelsIfDue) only keep them fresh.
+			var unsaved []*tracked
+			flush := func() {
+				if len(unsaved) == 0 {
+					return
+				}
+				if _, err := r.saveTracked(ctx, unsaved); err != nil && ctx.Err() == nil && l.saveFailed.CompareAndSwap(false, true) {
+					r.Log.Warn("saving models learned from history failed; they are saved at their turns", "err", err)
+				}
+				hand(unsaved...)
+				unsaved = unsaved[:0]
+			}
+			saving := r.Models != nil && codec.ok
 			for j := range jobs {
 				if ctx.Err() != nil {
 					continue // drain
 				}
-				var tr *tracked
 				if j.saved != nil {
-					tr = r.resumed(j.svc, j.saved, j.h, end)
-				} else {
-					tr = r.seeded(j.svc, j.h, end)
+					tr := r.resumed(j.svc, j.saved, j.h, end)
+					learnedBands(tr, end)
+					hand(tr)
+					continue
 				}
+				tr := r.seeded(j.svc, j.h, end)
 				learnedBands(tr, end)
-				l.mu.Lock()
-				l.done = append(l.done, tr)
-				l.mu.Unlock()
-				l.left.Add(-1)
+				if !saving {
+					hand(tr)
+					continue
+				}
+				if unsaved = append(unsaved, tr); len(unsaved) >= saveModelsBatch {
+					flush()
+				}
 			}
+			flush()
 		})
 	}
 	err = r.feedLearner(ctx, jobs, saved, services, end)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,10 +89,13 @@ func (h *memHistory) HistoryOf(_ context.Context, since time.Time, ids []uint, f
 }
 
 type memModels struct {
+	mu    sync.Mutex // the learner's workers save too
 	saved map[stateKey]models.ModelState
 }
 
 func (m *memModels) SaveModelStates(_ context.Context, list []models.ModelState) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for _, ms := range list {
 		ms.State = append([]byte(nil), ms.State...)
 		m.saved[stateKey{ms.ServiceID, ms.Scope}] = ms

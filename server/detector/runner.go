@@ -57,17 +57,17 @@ type RunnerDeps struct {
 // transitions, and publishes the status snapshot.
 type Runner struct {
 	RunnerDeps
-	started       bool
-	tracked       map[uint]*tracked
-	minutes       map[int64]models.MinuteCounts // recent per-minute counters, by minute
-	active        map[uint]bool                 // services with a count in minutes (the others' are all zero)
-	chart         map[uint]map[int64]int        // completed buckets of the last day, from rollups
-	chartAt       time.Time                     // the bucket boundary chart was loaded after
-	restored      map[stateKey]restoredState
-	modelsSavedAt time.Time
-	scratch       []models.Bucket         // where the next chart series is built (status.go)
-	learn         *learner                // learning in the background, nil once caught up (learn.go)
-	progress      atomic.Pointer[learner] // the latest learner, for Learning
+	started  bool
+	tracked  map[uint]*tracked
+	minutes  map[int64]models.MinuteCounts // recent per-minute counters, by minute
+	active   map[uint]bool                 // services with a count in minutes (the others' are all zero)
+	chart    map[uint]map[int64]int        // completed buckets of the last day, from rollups
+	chartAt  time.Time                     // the bucket boundary chart was loaded after
+	restored map[stateKey]restoredState
+	saveTurn int                     // SaveModelsIfDue's turns so far
+	scratch  []models.Bucket         // where the next chart series is built (status.go)
+	learn    *learner                // learning in the background, nil once caught up (learn.go)
+	progress atomic.Pointer[learner] // the latest learner, for Learning
 }
 
 // Spans the runner works with.
@@ -149,7 +149,6 @@ func (r *Runner) Tick(ctx context.Context) error {
 		// Started from here on: the learner reads what restore wrote, which
 		// must not be restored again should the rest of this tick fail.
 		r.started = true
-		r.modelsSavedAt = time.Now()
 		r.waitFirstLearning(ctx, r.LearnWait)
 		r.takeLearned(ctx, now, true)
 	}

@@ -25,6 +25,9 @@ type tracked struct {
 	unsaved    map[string]pendingSave
 	savedAt    map[string]time.Time
 	shown      []models.Bucket // the chart series last published (shared with readers: never written)
+	// savedUntil: the learned-until of the models' last save (0: none
+	// saved by this runner or loaded from a save); savemodels.go
+	savedUntil int64
 	// learning: a placeholder while the service's models learn in the
 	// background (learn.go); it is shown, never judged, never saved
 	learning bool

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/outcry/outcry/internal/testkit"
 	"github.com/outcry/outcry/models"
@@ -238,5 +240,114 @@ func TestPublishWritesInChunks(t *testing.T) {
 			t.Fatalf("service %d published with %d reports, want %d", s.Service.ID, s.Reports15m, r)
 		}
 		delete(want, s.Service.ID)
+	}
+}
+
+// heldStatuses is the fenced store whose first write waits for release.
+type heldStatuses struct {
+	leader.Statuses
+	first   chan struct{} // closed when the first write has begun
+	release chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	written map[uint64]int // statuses written, by version
+}
+
+func (h *heldStatuses) PutStatuses(ctx context.Context, seq int64, changed []models.ServiceStatus, removed []uint) error {
+	wait := false
+	h.once.Do(func() { close(h.first); wait = true })
+	if wait {
+		<-h.release
+	}
+	h.mu.Lock()
+	for _, s := range changed {
+		h.written[s.Version]++
+	}
+	h.mu.Unlock()
+	return h.Statuses.PutStatuses(ctx, seq, changed, removed)
+}
+
+// A round of publishing that takes long (a start's 50,000 statuses) keeps
+// nothing of the snapshot it began with: the chunks after the first carry
+// the statuses of the snapshot as it is when they are written, and the
+// older statuses (their chart series: 190 MB at 50,000 services) can be
+// collected meanwhile.
+func TestPublishKeepsNoOlderSnapshot(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := openStore(t, storetest.Postgres(t))
+	n := 2*leader.PublishChunk + 7
+	list := make([]models.Service, n)
+	for i := range list {
+		list[i] = models.Service{Slug: fmt.Sprintf("svc-%d", i), Name: "S", Problems: []string{"login"}}
+	}
+	if err := st.InsertServices(ctx, list); err != nil {
+		t.Fatal(err)
+	}
+	svcs, err := st.Services(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term, _, err := st.AcquireLease(ctx, "leader", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	snapshot := func(version uint64) ([]models.ServiceStatus, map[uint]weak.Pointer[models.Bucket]) {
+		out := make([]models.ServiceStatus, len(svcs))
+		ptrs := map[uint]weak.Pointer[models.Bucket]{}
+		for i, s := range svcs {
+			series := []models.Bucket{{Start: at, Count: int(version)}, {Start: at.Add(15 * time.Minute), Count: i}}
+			out[i] = models.ServiceStatus{Service: s, Level: models.LevelOK, Series: series, Version: version}
+			ptrs[s.ID] = weak.Make(&series[0])
+		}
+		return out, ptrs
+	}
+	snap := detector.NewSnapshot()
+	old, oldSeries := snapshot(1)
+	snap.Publish(old)
+	old = nil
+	held := &heldStatuses{Statuses: st.Fenced(store.Fence{Holder: "leader", Term: term}), first: make(chan struct{}), release: make(chan struct{}), written: map[uint64]int{}}
+	go leader.Publish(ctx, term, snap, held, slog.New(slog.DiscardHandler))
+	<-held.first // the round has begun: its first chunk is being written
+	newer, _ := snapshot(2)
+	snap.Publish(newer)
+	newer = nil
+	runtime.GC()
+	runtime.GC()
+	kept := 0
+	for _, p := range oldSeries {
+		if p.Value() != nil {
+			kept++
+		}
+	}
+	close(held.release)
+	t.Logf("older statuses still held while the first chunk was written: %d of %d", kept, n)
+	if kept > leader.PublishChunk {
+		t.Errorf("while the first chunk was written, %d statuses of the older snapshot were still held (more than the chunk of %d)", kept, leader.PublishChunk)
+	}
+	var got []models.ServiceStatus
+	waitFor(t, "every status published", func() bool {
+		got, _, err = st.StatusesSince(ctx, 0)
+		return err == nil && len(got) == n
+	})
+	waitFor(t, "the newer snapshot published", func() bool {
+		got, _, err = st.StatusesSince(ctx, 0)
+		if err != nil {
+			return false
+		}
+		for _, s := range got {
+			if s.Version != 2 || len(s.Series) != 2 || s.Series[0].Count != 2 {
+				return false
+			}
+		}
+		return true
+	})
+	// The chunks after the first carried the newer statuses at once: only
+	// the first chunk's services were written as they were before.
+	held.mu.Lock()
+	defer held.mu.Unlock()
+	if held.written[1] > leader.PublishChunk || held.written[2] != n {
+		t.Errorf("written %d statuses of the older snapshot and %d of the newer, want at most %d and %d", held.written[1], held.written[2], leader.PublishChunk, n)
 	}
 }

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm/clause"
 
 	"github.com/outcry/outcry/models"
@@ -125,6 +127,20 @@ func (f *Fenced) check(tx *gormDB) error {
 	return nil
 }
 
+// checkTx is check in a pgx transaction (PostgreSQL: copyStatuses).
+func (f *Fenced) checkTx(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '2s'"); err != nil {
+		return err
+	}
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM leader_leases WHERE name = $1 AND holder = $2 AND term = $3 AND expires_at > now() FOR SHARE`,
+		leaseName, f.f.Holder, f.f.Term).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotLeader
+	}
+	return err
+}
+
 // ApplyIncident is Store.ApplyIncident under the fence; its event carries
 // the term.
 func (f *Fenced) ApplyIncident(ctx context.Context, ch models.IncidentChange) error {
@@ -138,5 +154,5 @@ func (f *Fenced) ClaimDeliveries(ctx context.Context, c models.Claim) ([]models.
 
 // PutStatuses is Store.PutStatuses under the fence.
 func (f *Fenced) PutStatuses(ctx context.Context, seq int64, changed []models.ServiceStatus, removed []uint) error {
-	return f.putStatuses(ctx, seq, changed, removed, f.check)
+	return f.putStatuses(ctx, seq, changed, removed, f)
 }

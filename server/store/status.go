@@ -2,8 +2,9 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 
 	"gorm.io/gorm/clause"
 
@@ -11,7 +12,7 @@ import (
 )
 
 // statusRow is one service's status as the leader last published it
-// (models.ServiceStatus as JSON), stamped with the publish's sequence
+// (statusBody: JSON, the chart packed), stamped with the publish's sequence
 // number so followers read only what changed.
 type statusRow struct {
 	ServiceID uint   `gorm:"primaryKey;autoIncrement:false"`
@@ -27,16 +28,20 @@ func (s *Store) PutStatuses(ctx context.Context, seq int64, changed []models.Ser
 	return s.putStatuses(ctx, seq, changed, removed, nil)
 }
 
-func (s *Store) putStatuses(ctx context.Context, seq int64, changed []models.ServiceStatus, removed []uint, check func(*gormDB) error) error {
-	rows := make([]statusRow, len(changed))
-	for i := range changed {
-		b, err := json.Marshal(&changed[i])
-		if err != nil {
-			return models.Wrap(models.CodeInternal, err, "encoding a status")
-		}
-		rows[i] = statusRow{ServiceID: changed[i].Service.ID, Seq: seq, Body: b}
+func (s *Store) putStatuses(ctx context.Context, seq int64, changed []models.ServiceStatus, removed []uint, fence *Fenced) error {
+	rows, release, err := s.statusRows(seq, changed)
+	if err != nil {
+		return models.Wrap(models.CodeInternal, err, "encoding a status")
 	}
-	err := s.w.WithContext(ctx).Transaction(func(tx *gormDB) error {
+	defer release()
+	if s.dialect == Postgres {
+		return s.copyStatuses(ctx, rows, removed, fence)
+	}
+	var check func(*gormDB) error
+	if fence != nil {
+		check = fence.check
+	}
+	err = s.w.WithContext(ctx).Transaction(func(tx *gormDB) error {
 		if check != nil {
 			if err := check(tx); err != nil {
 				return err
@@ -67,7 +72,7 @@ func (s *Store) StatusesSince(ctx context.Context, seq int64) ([]models.ServiceS
 	}
 	out := make([]models.ServiceStatus, len(rows))
 	for i, r := range rows {
-		if err := json.Unmarshal(r.Body, &out[i]); err != nil {
+		if err := decodeStatus(r.Body, &out[i]); err != nil {
 			return nil, seq, models.Wrap(models.CodeInternal, err, "decoding a status")
 		}
 		seq = max(seq, r.Seq)
@@ -91,4 +96,51 @@ func (s *Store) CatalogVersion(ctx context.Context) (string, error) {
 		return "", translate(err, "services")
 	}
 	return fmt.Sprintf("%d/%d/%s", v.N, v.MaxID, v.Last), nil
+}
+
+// copyStatuses is putStatuses on PostgreSQL: the rows go by COPY into a
+// temporary table and one upsert moves them, in one transaction (fenced
+// when fence is set). As multi-row INSERTs (200 rows a statement) pgx
+// built each statement's parameters and Bind message in buffers it grows
+// from nothing for every statement (it shrinks them back after each):
+// about twice the bodies' bytes allocated and copied again, 0.64 s of the
+// publisher's 1.0 s for 20,000 statuses after a warm start, and the GC
+// cycles that garbage cost at a live heap of ~800 MB. COPY streams the
+// rows through one buffer of pgx's.
+func (s *Store) copyStatuses(ctx context.Context, rows []statusRow, removed []uint, fence *Fenced) error {
+	err := s.pgxTx(ctx, func(tx pgx.Tx) error {
+		if fence != nil {
+			if err := fence.checkTx(ctx, tx); err != nil {
+				return err
+			}
+		}
+		if len(removed) > 0 {
+			ids := make([]int64, len(removed))
+			for i, id := range removed {
+				ids[i] = int64(id)
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM service_statuses WHERE service_id = ANY($1)`, ids); err != nil {
+				return err
+			}
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS status_load (service_id bigint NOT NULL, seq bigint NOT NULL, body bytea NOT NULL) ON COMMIT DELETE ROWS`); err != nil {
+			return err
+		}
+		row := make([]any, 3)
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"status_load"}, []string{"service_id", "seq", "body"},
+			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+				row[0], row[1], row[2] = int64(rows[i].ServiceID), rows[i].Seq, rows[i].Body
+				return row, nil
+			}))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO service_statuses (service_id, seq, body) SELECT service_id, seq, body FROM status_load
+			ON CONFLICT (service_id) DO UPDATE SET seq = excluded.seq, body = excluded.body`)
+		return err
+	})
+	return translate(err, "statuses")
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -33,6 +34,7 @@ type Store struct {
 	r       *gorm.DB
 	dialect string
 	log     *slog.Logger
+	bodies  sync.Pool // *bodyBuffer: published statuses' bodies (statusRows)
 }
 
 // IsPostgres reports whether url names a PostgreSQL database
