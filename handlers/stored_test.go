@@ -38,6 +38,25 @@ func (w *flakyWriter) Write(_ context.Context, r *models.Report) error {
 	return nil
 }
 
+// oneServiceRouter serves the handlers for the service chatgpt (ID 3) with
+// writer w and an in-process limiter, at the fixed time now.
+func oneServiceRouter(t *testing.T, w handlers.ReportWriter, now time.Time) (*gin.Engine, *ratelimit.Local) {
+	t.Helper()
+	lim, err := ratelimit.NewLocal(ratelimit.Config{}, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := oneService{models.Service{ID: 3, Slug: "chatgpt", Name: "ChatGPT", Problems: []string{"login"}}}
+	h := handlers.New(handlers.Deps{
+		Writer: w, Limiter: lim, Status: svc, Catalog: svc, Incidents: svc,
+		Identifier: handlers.NewIdentifier(hashkey.FromSecret([]byte("0123456789abcdef0123"))),
+		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now },
+	})
+	r := gin.New()
+	h.Routes(r)
+	return r, lim
+}
+
 type oneService struct{ svc models.Service }
 
 func (o oneService) Lookup(slug string) (models.Service, bool)   { return o.svc, slug == o.svc.Slug }
@@ -64,19 +83,8 @@ func (oneService) IncidentEvents(context.Context, uint, int) ([]models.Event, er
 func TestReportIsCountedOnlyOnceStored(t *testing.T) {
 	gin.SetMode(gin.TestMode)
 	now := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
-	lim, err := ratelimit.NewLocal(ratelimit.Config{}, func() time.Time { return now })
-	if err != nil {
-		t.Fatal(err)
-	}
 	w := &flakyWriter{fail: true}
-	svc := oneService{models.Service{ID: 3, Slug: "chatgpt", Name: "ChatGPT", Problems: []string{"login"}}}
-	h := handlers.New(handlers.Deps{
-		Writer: w, Limiter: lim, Status: svc, Catalog: svc, Incidents: svc,
-		Identifier: handlers.NewIdentifier(hashkey.FromSecret([]byte("0123456789abcdef0123"))),
-		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now },
-	})
-	r := gin.New()
-	h.Routes(r)
+	r, lim := oneServiceRouter(t, w, now)
 	post := func() (int, bool) {
 		req := httptest.NewRequest("POST", "/api/v1/services/chatgpt/reports", strings.NewReader(`{"problem":"login"}`))
 		req.Header.Set("Content-Type", "application/json")
@@ -143,19 +151,8 @@ func (w *announcingWriter) WriteAnnounced(ctx context.Context, r *models.Report)
 func TestEveryAnnouncementIsEnded(t *testing.T) {
 	gin.SetMode(gin.TestMode)
 	now := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
-	lim, err := ratelimit.NewLocal(ratelimit.Config{}, func() time.Time { return now })
-	if err != nil {
-		t.Fatal(err)
-	}
 	w := &announcingWriter{}
-	svc := oneService{models.Service{ID: 3, Slug: "chatgpt", Name: "ChatGPT", Problems: []string{"login"}}}
-	h := handlers.New(handlers.Deps{
-		Writer: w, Limiter: lim, Status: svc, Catalog: svc, Incidents: svc,
-		Identifier: handlers.NewIdentifier(hashkey.FromSecret([]byte("0123456789abcdef0123"))),
-		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now },
-	})
-	r := gin.New()
-	h.Routes(r)
+	r, _ := oneServiceRouter(t, w, now)
 	codes := map[int]int{}
 	post := func(addr, body string) {
 		req := httptest.NewRequest("POST", "/api/v1/services/chatgpt/reports", strings.NewReader(body))

@@ -179,16 +179,12 @@ func (r *recordingStatuses) PutStatuses(ctx context.Context, seq int64, changed 
 	return r.Statuses.PutStatuses(ctx, seq, changed, removed)
 }
 
-// A start publishes every service's status at once: it goes in writes of at
-// most PublishChunk (each a short transaction holding the lease row, so
-// the lease can be renewed between them), with growing sequence numbers,
-// and a follower reading from the beginning gets every status.
-func TestPublishWritesInChunks(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+// publishingLeader is a PostgreSQL store with 2*PublishChunk+7 services and
+// the leader lease held, for the publishing tests.
+func publishingLeader(ctx context.Context, t *testing.T) (*store.Store, []models.Service, int64) {
+	t.Helper()
 	st := openStore(t, storetest.Postgres(t))
-	n := 2*leader.PublishChunk + 7
-	list := make([]models.Service, n)
+	list := make([]models.Service, 2*leader.PublishChunk+7)
 	for i := range list {
 		list[i] = models.Service{Slug: fmt.Sprintf("svc-%d", i), Name: "S", Problems: []string{"login"}}
 	}
@@ -203,6 +199,19 @@ func TestPublishWritesInChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, svcs, term
+}
+
+// A start publishes every service's status at once: it goes in writes of at
+// most PublishChunk (each a short transaction holding the lease row, so
+// the lease can be renewed between them), with growing sequence numbers,
+// and a follower reading from the beginning gets every status.
+func TestPublishWritesInChunks(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, svcs, term := publishingLeader(ctx, t)
+	n := len(svcs)
+	var err error
 	statuses := make([]models.ServiceStatus, len(svcs))
 	for i, s := range svcs {
 		statuses[i] = models.ServiceStatus{Service: s, Level: models.LevelOK, Reports15m: i, Version: 1}
@@ -275,23 +284,9 @@ func (h *heldStatuses) PutStatuses(ctx context.Context, seq int64, changed []mod
 func TestPublishKeepsNoOlderSnapshot(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st := openStore(t, storetest.Postgres(t))
-	n := 2*leader.PublishChunk + 7
-	list := make([]models.Service, n)
-	for i := range list {
-		list[i] = models.Service{Slug: fmt.Sprintf("svc-%d", i), Name: "S", Problems: []string{"login"}}
-	}
-	if err := st.InsertServices(ctx, list); err != nil {
-		t.Fatal(err)
-	}
-	svcs, err := st.Services(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	term, _, err := st.AcquireLease(ctx, "leader", 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, svcs, term := publishingLeader(ctx, t)
+	n := len(svcs)
+	var err error
 	at := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
 	snapshot := func(version uint64) ([]models.ServiceStatus, map[uint]weak.Pointer[models.Bucket]) {
 		out := make([]models.ServiceStatus, len(svcs))
