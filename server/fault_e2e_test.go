@@ -24,8 +24,17 @@ import (
 
 var buildOnce struct {
 	sync.Once
-	path string
-	err  error
+	dir, path string
+	err       error
+}
+
+// TestMain removes the binary outcryBinary built (70 MB in TMPDIR per run).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildOnce.dir != "" {
+		_ = os.RemoveAll(buildOnce.dir)
+	}
+	os.Exit(code)
 }
 
 // outcryBinary builds the outcry command once per test run.
@@ -37,6 +46,7 @@ func outcryBinary(t *testing.T) string {
 			buildOnce.err = err
 			return
 		}
+		buildOnce.dir = dir
 		_, file, _, _ := runtime.Caller(0)
 		buildOnce.path = filepath.Join(dir, "outcry")
 		out, err := exec.Command("go", "build", "-o", buildOnce.path, filepath.Join(filepath.Dir(file), "..")).CombinedOutput()
