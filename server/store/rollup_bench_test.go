@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/outcry/outcry/models"
 	"github.com/outcry/outcry/server/store/storetest"
 )
@@ -83,6 +85,9 @@ func BenchmarkRollup(b *testing.B) {
 			dbCPU := func() time.Duration { return 0 }
 			if d.Name == "postgres" {
 				dbCPU = postgresCPU(b, st)
+				if os.Getenv("OUTCRY_BENCH_EXPLAIN") != "" {
+					explainRollup(b, st, now)
+				}
 			}
 			var cpu, db time.Duration
 			b.ResetTimer()
@@ -152,5 +157,26 @@ func postgresCPU(b *testing.B, st *Store) func() time.Duration {
 			total += ticks(k, 2)
 		}
 		return time.Duration(total / tick * float64(time.Second))
+	}
+}
+
+// explainRollup logs PostgreSQL's plans of Rollup's two reads, as run
+// (EXPLAIN ANALYZE), on the benchmark's data.
+func explainRollup(b *testing.B, st *Store, now time.Time) {
+	from := models.BucketOf(now.Add(-time.Hour)).Unix()
+	cur := models.BucketOf(now).Unix()
+	for _, q := range []func(*gorm.DB) *gorm.DB{
+		func(tx *gorm.DB) *gorm.DB { return st.printQuery(tx, from) },
+		func(tx *gorm.DB) *gorm.DB { return st.recomputeQuery(tx, cur, cur+bucketSecs) },
+	} {
+		sql := st.r.ToSQL(func(tx *gorm.DB) *gorm.DB {
+			var rows []map[string]any
+			return q(tx).Scan(&rows)
+		})
+		var lines []string
+		if err := st.r.Raw("EXPLAIN (ANALYZE, BUFFERS) " + sql).Scan(&lines).Error; err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%s\n%s", sql, strings.Join(lines, "\n"))
 	}
 }
