@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -16,11 +17,21 @@ const bucketSecs = int64(models.BucketSize / time.Second)
 
 // rollupPrints is what Rollup last saw of each bucket's counted reports (by
 // bucket start), so that it recomputes only the buckets whose raw reports
-// changed since. Each Store starts empty: its first Rollup recomputes every
+// changed since, and the counts it last wrote for them, so that it writes
+// only the groups whose count changed (in an outage's open bucket, the
+// groups of the last minute's reports, not every group of the bucket).
+// Each Store starts empty: its first Rollup recomputes and writes every
 // bucket in its window.
 type rollupPrints struct {
-	mu   sync.Mutex // one Rollup at a time
-	seen map[int64]bucketPrint
+	mu     sync.Mutex // one Rollup at a time
+	seen   map[int64]bucketPrint
+	counts map[int64]map[rollupGroup]int // by bucket
+}
+
+// rollupGroup is one rollup row of a bucket, less the bucket.
+type rollupGroup struct {
+	service         uint
+	region, problem string
 }
 
 // bucketPrint fingerprints the counted reports of one bucket: how many, and
@@ -62,20 +73,44 @@ func (s *Store) Rollup(ctx context.Context, since time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := s.writeRollups(ctx, out); err != nil {
+	// Write only what differs from the counts written last time: those are
+	// stored already (or larger ones a newer read wrote, which the upsert
+	// would keep anyway).
+	counts := make(map[int64]map[rollupGroup]int)
+	for _, run := range changed {
+		for b := run[0]; b < run[1]; b += bucketSecs {
+			counts[b] = make(map[rollupGroup]int)
+		}
+	}
+	write := out[:0:0]
+	for _, r := range out {
+		g := rollupGroup{r.ServiceID, r.Region, r.Problem}
+		counts[r.Bucket][g] = r.Count
+		if old, ok := s.rollups.counts[r.Bucket][g]; !ok || old != r.Count {
+			write = append(write, r)
+		}
+	}
+	if err := s.writeRollups(ctx, write); err != nil {
 		return err
 	}
 	if s.rollups.seen == nil {
 		s.rollups.seen = make(map[int64]bucketPrint)
+		s.rollups.counts = make(map[int64]map[rollupGroup]int)
 	}
 	for b := range s.rollups.seen {
 		if _, ok := prints[b]; !ok || b < from {
 			delete(s.rollups.seen, b)
 		}
 	}
+	for b := range s.rollups.counts {
+		if b < from {
+			delete(s.rollups.counts, b)
+		}
+	}
 	for b, p := range prints {
 		s.rollups.seen[b] = p
 	}
+	maps.Copy(s.rollups.counts, counts)
 	return nil
 }
 

@@ -22,13 +22,16 @@ import (
 // BenchmarkRollup is one minute of the jobs loop during an outage: 200,000
 // raw reports in the 74 minutes Rollup looks at (now is 14 minutes into its
 // bucket, so the window is four closed buckets and most of a fifth), 200,000
-// more over the day before (rows Rollup should not read), and each op adds a
+// more over the day before (rows Rollup should not read;
+// OUTCRY_BENCH_OLDER_REPORTS sets how many), and each op adds a
 // minute's 2,700 reports, then times one Rollup as the jobs loop calls it.
 // Half the reports are one service's (the outage), the rest spread over
 // 1,000; 80 % are counted. It reports the CPU of this process per op
 // (cpu-ms/op) and, on PostgreSQL, of the server's backends (db-cpu-ms/op).
 //
-//	OUTCRY_TEST_POSTGRES_URL=… go test ./server/store -run '^$' -bench BenchmarkRollup -benchtime 10x
+//	OUTCRY_TEST_POSTGRES_URL=… go test ./server/store -run '^$' -bench BenchmarkRollup -benchtime 5x
+//
+// OUTCRY_BENCH_EXPLAIN=1 (with -v) logs PostgreSQL's plans of Rollup's reads.
 func BenchmarkRollup(b *testing.B) {
 	for _, d := range storetest.Dialects() {
 		b.Run(d.Name, func(b *testing.B) {
@@ -66,8 +69,14 @@ func BenchmarkRollup(b *testing.B) {
 				return out
 			}
 			from := models.BucketOf(now.Add(-time.Hour))
+			older := 200_000
+			if v := os.Getenv("OUTCRY_BENCH_OLDER_REPORTS"); v != "" {
+				if older, err = strconv.Atoi(v); err != nil {
+					b.Fatal(err)
+				}
+			}
 			for _, part := range [][]models.Report{
-				mk(200_000, from.Add(-24*time.Hour), from.Add(-time.Minute)),
+				mk(older, from.Add(-24*time.Hour), from.Add(-time.Minute)),
 				mk(200_000, from, now),
 			} {
 				if err := st.w.CreateInBatches(part, 1000).Error; err != nil {

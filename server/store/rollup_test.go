@@ -164,22 +164,33 @@ func TestRollupMatchesAFullRecompute(t *testing.T) {
 			f.rollup()
 			f.matches("a late batch in the oldest bucket")
 
-			// Unchanged buckets are not read again: a stored count of one
-			// is changed behind Rollup's back and stays so, until a report
-			// arrives in its bucket.
-			key := rollupKey{f.svcs[0].ID, f.minute(2, 0), "US", "login"}
-			if err := f.st.w.Model(&models.Rollup{}).Where("service_id = ? AND bucket = ? AND region = ? AND problem = ?",
-				key.Service, key.Bucket, key.Region, key.Problem).Update("count", 0).Error; err != nil {
-				t.Fatal(err)
+			// Unchanged buckets are not read again, and unchanged groups not
+			// written again: stored counts changed behind Rollup's back stay
+			// so until a report arrives in their group.
+			zero := func(k rollupKey) {
+				t.Helper()
+				if err := f.st.w.Model(&models.Rollup{}).Where("service_id = ? AND bucket = ? AND region = ? AND problem = ?",
+					k.Service, k.Bucket, k.Region, k.Problem).Update("count", 0).Error; err != nil {
+					t.Fatal(err)
+				}
 			}
+			closed := rollupKey{f.svcs[0].ID, f.minute(2, 0), "US", "login"}
+			open := rollupKey{f.svcs[0].ID, f.minute(4, 0), "US", "login"}
+			zero(closed)
+			zero(open)
 			f.add(2, 4, f.minute(1, 3), false, "US", "login") // uncounted: changes nothing
+			f.add(1, 1, f.minute(4, 14), true, "DE", "app")   // another group of the open bucket
 			f.rollup()
-			if got := f.stored()[key]; got != 0 {
+			if got := f.stored()[closed]; got != 0 {
 				t.Fatalf("an unchanged bucket was recomputed (count %d)", got)
 			}
-			f.add(1, 1, f.minute(2, 9), true, "GB", "login")
+			if got := f.stored()[open]; got != 0 {
+				t.Fatalf("an unchanged group of the open bucket was written (count %d)", got)
+			}
+			f.add(0, 1, f.minute(2, 9), true, "US", "login")
+			f.add(0, 1, f.minute(4, 14), true, "US", "login")
 			f.rollup()
-			f.matches("a report in the bucket that was changed behind Rollup's back")
+			f.matches("reports in the groups that were changed behind Rollup's back")
 
 			// A service deleted: its rollups go with it and do not come back.
 			if err := f.st.DeleteService(context.Background(), "b"); err != nil {
@@ -196,7 +207,7 @@ func TestRollupMatchesAFullRecompute(t *testing.T) {
 
 			// A fresh Store (a restart, a new leader) knows no bucket: its
 			// first Rollup recomputes them all.
-			f.st.rollups.seen = nil
+			f.st.rollups.seen, f.st.rollups.counts = nil, nil
 			if err := f.st.w.Model(&models.Rollup{}).Where("bucket >= ?", f.from).Update("count", 0).Error; err != nil {
 				t.Fatal(err)
 			}
