@@ -128,6 +128,7 @@ type Handler struct {
 	catalog       catalogIndexer
 	renderMetrics *RenderMetrics
 	leads         leadCache
+	announcer     AnnouncingWriter // Writer, when it gathers announced reports (nil otherwise)
 }
 
 // New builds the handler set.
@@ -144,5 +145,7 @@ func New(d Deps) *Handler {
 	if d.RenderMetrics == nil {
 		d.RenderMetrics = NewRenderMetrics(nil)
 	}
-	return &Handler{Deps: d, log: d.Log, render: newRenderCache(d.RenderMetrics), renderMetrics: d.RenderMetrics}
+	h := &Handler{Deps: d, log: d.Log, render: newRenderCache(d.RenderMetrics), renderMetrics: d.RenderMetrics}
+	h.announcer, _ = d.Writer.(AnnouncingWriter)
+	return h
 }

@@ -45,7 +45,8 @@ func (h *Handler) storeReport(ctx context.Context, svc models.Service, in models
 	// The report is announced to the writer while Redis admits it, so the
 	// writer's next batch waits for it; every way out but WriteAnnounced
 	// (which ends the announcement itself) withdraws it, a panic included.
-	aw, announced := h.Writer.(AnnouncingWriter)
+	aw := h.announcer
+	announced := aw != nil
 	if announced {
 		aw.Announce()
 		defer func() {

@@ -12,15 +12,15 @@ import (
 // the client address under the day's key, NetworkHash the same of its /24
 // or /48; the address itself is never stored.
 type Report struct {
-	ID           uint64    `gorm:"primaryKey"`
+	ID           uint64    `gorm:"primaryKey;index:idx_reports_minute_counted,priority:3"`
 	ServiceID    uint      `gorm:"not null;index:idx_reports_service"`
 	Problem      string    `gorm:"size:32;not null"`
 	Region       string    `gorm:"size:2;not null"`
 	Note         string    `gorm:"size:1200;not null;default:''"`
 	ReporterHash string    `gorm:"size:32;not null"`
 	NetworkHash  string    `gorm:"size:32;not null;default:''"` // the same of the reporter's /24 or /48
-	Counted      bool      `gorm:"not null"`
-	Minute       int64     `gorm:"not null;index:idx_reports_minute"` // unix seconds of the minute it arrived in
+	Counted      bool      `gorm:"not null;index:idx_reports_minute_counted,priority:2"`
+	Minute       int64     `gorm:"not null;index:idx_reports_minute_counted,priority:1"` // unix seconds of the minute it arrived in
 	CreatedAt    time.Time `gorm:"not null"`
 }
 

@@ -61,73 +61,164 @@ type Config struct {
 // Load reads the configuration through getenv (os.Getenv in production),
 // collecting every problem into one error.
 func Load(getenv func(string) string) (Config, error) {
-	var errs []error
-	get := func(k, def string) string {
-		if v := strings.TrimSpace(getenv(k)); v != "" {
-			return v
-		}
-		return def
-	}
-	secret := func(k string) string {
-		if v := getenv(k); v != "" {
-			if getenv(k+"_FILE") != "" {
-				errs = append(errs, fmt.Errorf("%s and %s_FILE are both set: set one", k, k))
-			}
-			return strings.TrimSpace(v)
-		}
-		if f := getenv(k + "_FILE"); f != "" {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s_FILE: %w", k, err))
-				return ""
-			}
-			return strings.TrimSpace(string(b))
-		}
-		return ""
-	}
-	dur := func(k, def string) time.Duration {
-		v := get(k, def)
-		d, err := parseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 720h or 30d", k, v))
-		}
-		return d
-	}
-	limit := func(k, def string) redis_rate.Limit {
-		v := get(k, def)
-		l, err := ParseLimit(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %w", k, v, err))
-		}
-		return l
-	}
+	e := &env{getenv: getenv}
 	c := Config{
-		Addr:             get("OUTCRY_ADDR", ":8080"),
-		DatabaseURL:      get("OUTCRY_DATABASE_URL", "outcry.db"),
-		RedisURL:         get("OUTCRY_REDIS_URL", ""),
-		RedisPrefix:      get("OUTCRY_REDIS_PREFIX", "outcry:"),
-		AdminToken:       secret("OUTCRY_ADMIN_TOKEN"),
-		HashSecret:       secret("OUTCRY_HASH_SECRET"),
-		HashKeyFile:      get("OUTCRY_HASH_KEY_FILE", ""),
-		ReporterLimit:    limit("OUTCRY_REPORTER_LIMIT", "5/m"),
-		NetworkLimit:     limit("OUTCRY_NETWORK_LIMIT", "300/m"),
-		Retention:        dur("OUTCRY_RETENTION", "30d"),
-		RollupRetention:  dur("OUTCRY_ROLLUP_RETENTION", "400d"),
-		PublicURL:        strings.TrimRight(get("OUTCRY_PUBLIC_URL", ""), "/"),
-		LogFormat:        get("OUTCRY_LOG_FORMAT", "json"),
-		ShutdownTimeout:  dur("OUTCRY_SHUTDOWN_TIMEOUT", "20s"),
-		LeaderTTL:        dur("OUTCRY_LEADER_TTL", "10s"),
-		LeaderRenew:      dur("OUTCRY_LEADER_RENEW", "2s"),
-		OfficialInterval: dur("OUTCRY_OFFICIAL_INTERVAL", "60s"),
+		Addr:             e.get("OUTCRY_ADDR", ":8080"),
+		DatabaseURL:      e.get("OUTCRY_DATABASE_URL", "outcry.db"),
+		RedisURL:         e.get("OUTCRY_REDIS_URL", ""),
+		RedisPrefix:      e.get("OUTCRY_REDIS_PREFIX", "outcry:"),
+		AdminToken:       e.secret("OUTCRY_ADMIN_TOKEN"),
+		HashSecret:       e.secret("OUTCRY_HASH_SECRET"),
+		HashKeyFile:      e.get("OUTCRY_HASH_KEY_FILE", ""),
+		ReporterLimit:    e.limit("OUTCRY_REPORTER_LIMIT", "5/m"),
+		NetworkLimit:     e.limit("OUTCRY_NETWORK_LIMIT", "300/m"),
+		Retention:        e.dur("OUTCRY_RETENTION", "30d"),
+		RollupRetention:  e.dur("OUTCRY_ROLLUP_RETENTION", "400d"),
+		PublicURL:        strings.TrimRight(e.get("OUTCRY_PUBLIC_URL", ""), "/"),
+		LogFormat:        e.get("OUTCRY_LOG_FORMAT", "json"),
+		ShutdownTimeout:  e.dur("OUTCRY_SHUTDOWN_TIMEOUT", "20s"),
+		LeaderTTL:        e.dur("OUTCRY_LEADER_TTL", "10s"),
+		LeaderRenew:      e.dur("OUTCRY_LEADER_RENEW", "2s"),
+		OfficialInterval: e.dur("OUTCRY_OFFICIAL_INTERVAL", "60s"),
 	}
 	if c.OfficialInterval > 0 && c.OfficialInterval < 10*time.Second {
-		errs = append(errs, fmt.Errorf("OUTCRY_OFFICIAL_INTERVAL=%s: poll official status pages at most every 10s", c.OfficialInterval))
+		e.fail("OUTCRY_OFFICIAL_INTERVAL=%s: poll official status pages at most every 10s", c.OfficialInterval)
 	}
 	if c.LeaderRenew > 0 && c.LeaderTTL > 0 && 2*c.LeaderRenew > c.LeaderTTL {
-		errs = append(errs, fmt.Errorf("OUTCRY_LEADER_RENEW=%s: renew at least twice per OUTCRY_LEADER_TTL (%s)", c.LeaderRenew, c.LeaderTTL))
+		e.fail("OUTCRY_LEADER_RENEW=%s: renew at least twice per OUTCRY_LEADER_TTL (%s)", c.LeaderRenew, c.LeaderTTL)
 	}
+	c.checkAddr(e)
+	if c.RollupRetention < 183*24*time.Hour {
+		e.fail("OUTCRY_ROLLUP_RETENTION: keep 15-minute counts at least 183d (six months); baselines learn from them")
+	}
+	c.Demo = e.boolean("OUTCRY_DEMO", "true")
+	c.WebhookAllowPrivate = e.boolean("OUTCRY_WEBHOOK_ALLOW_PRIVATE", "false")
+	c.OfficialAllowPrivate = e.boolean("OUTCRY_OFFICIAL_ALLOW_PRIVATE", "false")
+	if err := c.LogLevel.UnmarshalText([]byte(e.get("OUTCRY_LOG_LEVEL", "info"))); err != nil {
+		e.fail("OUTCRY_LOG_LEVEL: want debug, info, warn or error")
+	}
+	c.AccessLog = e.get("OUTCRY_ACCESS_LOG", "all")
+	if c.AccessLog != "all" && c.AccessLog != "errors" && c.AccessLog != "off" {
+		e.fail("OUTCRY_ACCESS_LOG=%q: want all, errors or off", c.AccessLog)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		e.fail("OUTCRY_LOG_FORMAT=%q: want json or text", c.LogFormat)
+	}
+	c.TrustedProxies = e.proxies("OUTCRY_TRUSTED_PROXIES", "127.0.0.0/8,::1/128")
+	c.checkURLs(e)
+	c.NetworkEvidence = e.whole("OUTCRY_NETWORK_EVIDENCE", "1", 1, 64, "want a whole number from 1 to 64")
+	c.HeapFloorMB = e.whole("OUTCRY_HEAP_FLOOR_MB", "64", 0, 1<<16, "want a whole number of MiB from 0 (off) to 65536")
+	c.checkSecrets(e)
+	if len(e.errs) > 0 {
+		return c, fmt.Errorf("configuration: %w", errors.Join(e.errs...))
+	}
+	return c, nil
+}
+
+// env reads OUTCRY_* variables through getenv, collecting every problem.
+type env struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (e *env) fail(format string, args ...any) { e.errs = append(e.errs, fmt.Errorf(format, args...)) }
+
+// get is k's value, trimmed, or def when it is empty.
+func (e *env) get(k, def string) string {
+	if v := strings.TrimSpace(e.getenv(k)); v != "" {
+		return v
+	}
+	return def
+}
+
+// secret is k's value, or the content of the file k_FILE names (not both).
+func (e *env) secret(k string) string {
+	if v := e.getenv(k); v != "" {
+		if e.getenv(k+"_FILE") != "" {
+			e.fail("%s and %s_FILE are both set: set one", k, k)
+		}
+		return strings.TrimSpace(v)
+	}
+	if f := e.getenv(k + "_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			e.fail("%s_FILE: %w", k, err)
+			return ""
+		}
+		return strings.TrimSpace(string(b))
+	}
+	return ""
+}
+
+// dur is a positive duration (parseDuration: days too).
+func (e *env) dur(k, def string) time.Duration {
+	v := e.get(k, def)
+	d, err := parseDuration(v)
+	if err != nil || d <= 0 {
+		e.fail("%s=%q: want a positive duration such as 720h or 30d", k, v)
+	}
+	return d
+}
+
+// limit is a rate limit (ParseLimit).
+func (e *env) limit(k, def string) redis_rate.Limit {
+	v := e.get(k, def)
+	l, err := ParseLimit(v)
+	if err != nil {
+		e.fail("%s=%q: %w", k, v, err)
+	}
+	return l
+}
+
+// boolean is true or false (false when it is neither).
+func (e *env) boolean(k, def string) bool {
+	b, err := strconv.ParseBool(e.get(k, def))
+	if err != nil {
+		e.fail("%s=%q: want true or false", k, e.getenv(k))
+	}
+	return b
+}
+
+// whole is a whole number in [lo, hi]; want says so in the error.
+func (e *env) whole(k, def string, lo, hi int, want string) int {
+	n, err := strconv.Atoi(e.get(k, def))
+	if err != nil || n < lo || n > hi {
+		e.fail("%s=%q: %s", k, e.getenv(k), want)
+	}
+	return n
+}
+
+// proxies is a comma-separated list of CIDRs or addresses (an address is
+// its own /32 or /128), or "none".
+func (e *env) proxies(k, def string) []string {
+	v := e.get(k, def)
+	if v == "none" {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if a, err2 := netip.ParseAddr(p); err2 == nil {
+				p = netip.PrefixFrom(a, a.BitLen()).String()
+			} else {
+				e.fail("%s: %q is not a CIDR or address", k, p)
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// checkAddr checks the listen address and makes the public URL from it
+// when OUTCRY_PUBLIC_URL is not set.
+func (c *Config) checkAddr(e *env) {
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || !isPort(port) {
-		errs = append(errs, fmt.Errorf("OUTCRY_ADDR=%q: want host:port or :port with a port number", c.Addr))
+		e.fail("OUTCRY_ADDR=%q: want host:port or :port with a port number", c.Addr)
 	}
 	if c.PublicURL == "" {
 		// Links in alerts and embeds point here until OUTCRY_PUBLIC_URL says
@@ -144,62 +235,20 @@ func Load(getenv func(string) string) (Config, error) {
 		c.PublicURL = "http://" + host
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		if getenv("OUTCRY_PUBLIC_URL") != "" {
-			errs = append(errs, fmt.Errorf("OUTCRY_PUBLIC_URL=%q: want an absolute http(s) URL such as https://status.example.com", c.PublicURL))
+		if e.getenv("OUTCRY_PUBLIC_URL") != "" {
+			e.fail("OUTCRY_PUBLIC_URL=%q: want an absolute http(s) URL such as https://status.example.com", c.PublicURL)
 		} else {
-			errs = append(errs, fmt.Errorf("OUTCRY_ADDR=%q: its host cannot make a public URL; set OUTCRY_PUBLIC_URL", c.Addr))
+			e.fail("OUTCRY_ADDR=%q: its host cannot make a public URL; set OUTCRY_PUBLIC_URL", c.Addr)
 		}
 	}
-	if c.RollupRetention < 183*24*time.Hour {
-		errs = append(errs, fmt.Errorf("OUTCRY_ROLLUP_RETENTION: keep 15-minute counts at least 183d (six months); baselines learn from them"))
-	}
-	demo, err := strconv.ParseBool(get("OUTCRY_DEMO", "true"))
-	if err != nil {
-		errs = append(errs, fmt.Errorf("OUTCRY_DEMO=%q: want true or false", getenv("OUTCRY_DEMO")))
-	}
-	c.Demo = demo
-	allow, err := strconv.ParseBool(get("OUTCRY_WEBHOOK_ALLOW_PRIVATE", "false"))
-	if err != nil {
-		errs = append(errs, fmt.Errorf("OUTCRY_WEBHOOK_ALLOW_PRIVATE=%q: want true or false", getenv("OUTCRY_WEBHOOK_ALLOW_PRIVATE")))
-	}
-	c.WebhookAllowPrivate = allow
-	allowOfficial, err := strconv.ParseBool(get("OUTCRY_OFFICIAL_ALLOW_PRIVATE", "false"))
-	if err != nil {
-		errs = append(errs, fmt.Errorf("OUTCRY_OFFICIAL_ALLOW_PRIVATE=%q: want true or false", getenv("OUTCRY_OFFICIAL_ALLOW_PRIVATE")))
-	}
-	c.OfficialAllowPrivate = allowOfficial
-	if err := c.LogLevel.UnmarshalText([]byte(get("OUTCRY_LOG_LEVEL", "info"))); err != nil {
-		errs = append(errs, fmt.Errorf("OUTCRY_LOG_LEVEL: want debug, info, warn or error"))
-	}
-	c.AccessLog = get("OUTCRY_ACCESS_LOG", "all")
-	if c.AccessLog != "all" && c.AccessLog != "errors" && c.AccessLog != "off" {
-		errs = append(errs, fmt.Errorf("OUTCRY_ACCESS_LOG=%q: want all, errors or off", c.AccessLog))
-	}
-	if c.LogFormat != "json" && c.LogFormat != "text" {
-		errs = append(errs, fmt.Errorf("OUTCRY_LOG_FORMAT=%q: want json or text", c.LogFormat))
-	}
-	proxies := get("OUTCRY_TRUSTED_PROXIES", "127.0.0.0/8,::1/128")
-	if proxies != "none" {
-		for _, p := range strings.Split(proxies, ",") {
-			p = strings.TrimSpace(p)
-			if p == "" {
-				continue
-			}
-			if _, err := netip.ParsePrefix(p); err != nil {
-				if a, err2 := netip.ParseAddr(p); err2 == nil {
-					p = netip.PrefixFrom(a, a.BitLen()).String()
-				} else {
-					errs = append(errs, fmt.Errorf("OUTCRY_TRUSTED_PROXIES: %q is not a CIDR or address", p))
-					continue
-				}
-			}
-			c.TrustedProxies = append(c.TrustedProxies, p)
-		}
-	}
+}
+
+// checkURLs checks the schemes of the database and Redis URLs.
+func (c *Config) checkURLs(e *env) {
 	// A URL of another database (mysql://…, or a typo such as postgre://)
 	// would otherwise be taken for the name of a SQLite file.
 	if scheme, _, ok := strings.Cut(c.DatabaseURL, "://"); ok && scheme != "sqlite" && !store.IsPostgres(c.DatabaseURL) {
-		errs = append(errs, fmt.Errorf("OUTCRY_DATABASE_URL: scheme %q: want a SQLite file (outcry.db, sqlite://outcry.db or file:outcry.db) or postgres://user:pass@host:5432/db", scheme))
+		e.fail("OUTCRY_DATABASE_URL: scheme %q: want a SQLite file (outcry.db, sqlite://outcry.db or file:outcry.db) or postgres://user:pass@host:5432/db", scheme)
 	}
 	if c.RedisURL != "" {
 		// The error names the scheme only: the rest may hold a password
@@ -215,45 +264,36 @@ func Load(getenv func(string) string) (Config, error) {
 			if !found {
 				what = "no scheme"
 			}
-			errs = append(errs, fmt.Errorf("OUTCRY_REDIS_URL: %s: want redis://host:port/db, redis+sentinel://host:port/db?master_name=NAME or redis+cluster://host:port?addr=host2:port", what))
+			e.fail("OUTCRY_REDIS_URL: %s: want redis://host:port/db, redis+sentinel://host:port/db?master_name=NAME or redis+cluster://host:port?addr=host2:port", what)
 		}
 	}
-	evidence, err := strconv.Atoi(get("OUTCRY_NETWORK_EVIDENCE", "1"))
-	if err != nil || evidence < 1 || evidence > 64 {
-		errs = append(errs, fmt.Errorf("OUTCRY_NETWORK_EVIDENCE=%q: want a whole number from 1 to 64", getenv("OUTCRY_NETWORK_EVIDENCE")))
-	}
-	c.NetworkEvidence = evidence
-	floor, err := strconv.Atoi(get("OUTCRY_HEAP_FLOOR_MB", "64"))
-	if err != nil || floor < 0 || floor > 1<<16 {
-		errs = append(errs, fmt.Errorf("OUTCRY_HEAP_FLOOR_MB=%q: want a whole number of MiB from 0 (off) to 65536", getenv("OUTCRY_HEAP_FLOOR_MB")))
-	}
-	c.HeapFloorMB = floor
+}
+
+// checkSecrets checks what several replicas must share, and the secrets'
+// lengths.
+func (c *Config) checkSecrets(e *env) {
 	if store.IsPostgres(c.DatabaseURL) {
 		// Several replicas share one database: their limits, dedupe and
 		// counters must be shared too, and they must hash reporters alike.
 		if c.RedisURL == "" {
-			errs = append(errs, errors.New("OUTCRY_DATABASE_URL is Postgres (several replicas) but OUTCRY_REDIS_URL is not set: replicas must share rate limits, dedupe and counters through Redis; set OUTCRY_REDIS_URL, or use SQLite for a single replica"))
+			e.errs = append(e.errs, errors.New("OUTCRY_DATABASE_URL is Postgres (several replicas) but OUTCRY_REDIS_URL is not set: replicas must share rate limits, dedupe and counters through Redis; set OUTCRY_REDIS_URL, or use SQLite for a single replica"))
 		}
 		if c.HashSecret == "" {
-			errs = append(errs, errors.New("OUTCRY_DATABASE_URL is Postgres (several replicas) but OUTCRY_HASH_SECRET is not set: every replica must hash reporters with the same key, and the key must not live in the database"))
+			e.errs = append(e.errs, errors.New("OUTCRY_DATABASE_URL is Postgres (several replicas) but OUTCRY_HASH_SECRET is not set: every replica must hash reporters with the same key, and the key must not live in the database"))
 		}
 		// A generated token is one replica's own: behind a load balancer the
 		// admin API would refuse most calls, and each replica would log a
 		// secret of its own.
 		if c.AdminToken == "" {
-			errs = append(errs, errors.New("OUTCRY_DATABASE_URL is Postgres (several replicas) but OUTCRY_ADMIN_TOKEN is not set: a generated token would be each replica's own, so the admin API would refuse calls that reach another replica"))
+			e.errs = append(e.errs, errors.New("OUTCRY_DATABASE_URL is Postgres (several replicas) but OUTCRY_ADMIN_TOKEN is not set: a generated token would be each replica's own, so the admin API would refuse calls that reach another replica"))
 		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
-		errs = append(errs, errors.New("OUTCRY_ADMIN_TOKEN: use at least 16 characters"))
+		e.errs = append(e.errs, errors.New("OUTCRY_ADMIN_TOKEN: use at least 16 characters"))
 	}
 	if c.HashSecret != "" && len(c.HashSecret) < 16 {
-		errs = append(errs, errors.New("OUTCRY_HASH_SECRET: use at least 16 characters"))
+		e.errs = append(e.errs, errors.New("OUTCRY_HASH_SECRET: use at least 16 characters"))
 	}
-	if len(errs) > 0 {
-		return c, fmt.Errorf("configuration: %w", errors.Join(errs...))
-	}
-	return c, nil
 }
 
 func isPort(s string) bool {

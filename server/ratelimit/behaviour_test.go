@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"testing"
@@ -387,28 +388,9 @@ func TestBehaviour(t *testing.T) {
 }
 
 func equalCounts(a, b map[uint]models.Counts) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for id, x := range a {
-		y, ok := b[id]
-		if !ok || x.Total != y.Total || !equalMap(x.Problems, y.Problems) || !equalMap(x.Regions, y.Regions) {
-			return false
-		}
-	}
-	return true
-}
-
-func equalMap(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
+	return maps.EqualFunc(a, b, func(x, y models.Counts) bool {
+		return x.Total == y.Total && maps.Equal(x.Problems, y.Problems) && maps.Equal(x.Regions, y.Regions)
+	})
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -233,7 +233,7 @@ func (l *Limiter) Undo(ctx context.Context, a models.Admission, d models.Admitta
 // Minutes reads Redis's counters merged with the twin's (which hold what was
 // counted while degraded), or only the twin's while Redis is down.
 func (l *Limiter) Minutes(ctx context.Context, from, to time.Time) ([]models.MinuteCounts, error) {
-	local, _ := l.local.Minutes(ctx, from, to)
+	local := l.local.minutes(from, to)
 	use, probe := l.useRedis()
 	if use && probe && !l.recover(ctx) {
 		use = false

@@ -177,12 +177,18 @@ func (l *Local) Denied(reporter, network string, now time.Time) (models.Admittan
 }
 
 // Minutes returns the counters of every minute in [from, to) (starting with
-// the minute holding from), oldest first; it never fails.
+// the minute holding from), oldest first. It never fails: the error is the
+// detector's CounterReader's, which Redis can return.
 func (l *Local) Minutes(_ context.Context, from, to time.Time) ([]models.MinuteCounts, error) {
+	return l.minutes(from, to), nil
+}
+
+// minutes is Minutes without the error it never returns.
+func (l *Local) minutes(from, to time.Time) []models.MinuteCounts {
 	lo, hi := minuteBounds(from, to)
 	nowN := l.now().UnixNano()
 	l.maybeSweep(nowN)
-	return l.counters.minutes(lo, hi, nowN), nil
+	return l.counters.minutes(lo, hi, nowN)
 }
 
 // EvictedLive is how many entries were dropped before they lapsed because

@@ -35,6 +35,7 @@ type Store struct {
 	dialect string
 	log     *slog.Logger
 	bodies  sync.Pool // *bodyBuffer: published statuses' bodies (statusRows)
+	rollups rollupPrints
 }
 
 // IsPostgres reports whether url names a PostgreSQL database
