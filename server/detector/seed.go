@@ -31,6 +31,9 @@ type tracked struct {
 	// (chartSeries)
 	shownFrom chartKey
 	bandsGen  uint32 // one more each time bands is replaced (chartKey)
+	// spare is memory for the next chart series, made by the learner's
+	// worker (learnedBands), taken by the first series shown
+	spare []models.Bucket
 	// savedUntil: the learned-until of the models' last save (0: none
 	// saved by this runner or loaded from a save); savemodels.go
 	savedUntil int64

@@ -189,7 +189,13 @@ func (r *Runner) chartSeries(tr *tracked, hist map[int64]int, start, end, now ti
 	}
 	r.scratch = series
 	if tr.shown == nil || !sameSeries(series, tr.shown) {
-		tr.shown = slices.Clone(series)
+		if len(tr.spare) == len(series) {
+			copy(tr.spare, series)
+			tr.shown = tr.spare
+		} else {
+			tr.shown = slices.Clone(series)
+		}
+		tr.spare = nil
 		tr.shownHash = seriesHash(tr.shown)
 	}
 	tr.shownFrom = chartKey{}
