@@ -460,3 +460,14 @@ func TestPublishTricklesChartsAndNeverDelaysALevel(t *testing.T) {
 		}
 	}
 }
+
+// Trickle lets every chart of a catalogue out within five minutes, and
+// never fewer than 250 a second (a catalogue of 250 services or fewer
+// publishes every change in the round that sees it).
+func TestTricklePace(t *testing.T) {
+	for _, c := range []struct{ services, want int }{{0, 250}, {250, 250}, {50_000, 250}, {75_000, 250}, {75_001, 251}, {300_000, 1000}} {
+		if got := leader.Trickle(c.services); got != c.want {
+			t.Errorf("Trickle(%d) = %d, want %d", c.services, got, c.want)
+		}
+	}
+}
