@@ -68,7 +68,7 @@ func version(st *models.ServiceStatus, series uint64) (all, head uint64) {
 
 // seriesHash fingerprints a chart series as pages show it: its last
 // bucket's start, each count and each expectation rounded to a tenth. It
-// mixes a word at a time (FNV over the bytes of 97 buckets for each of
+// mixes a word at a time (FNV over the bytes of 96 buckets for each of
 // 50,000 services at every tick was 0.68 s of CPU in four ticks).
 func seriesHash(series []models.Bucket) uint64 {
 	h := mixWord(0x6f7574637279, uint64(len(series)))
@@ -160,7 +160,7 @@ type chartKey struct {
 // next, and a new slice for each of 50,000 services every tick was most of
 // a tick's cost (allocation and GC). A service with no live count whose
 // series was built from the same inputs (chartKey) is not built again:
-// building and comparing 97 buckets for each of 50,000 services was 0.8 s
+// building and comparing 96 buckets for each of 50,000 services was 0.8 s
 // of CPU in four ticks, for series that had not changed.
 func (r *Runner) chartSeries(tr *tracked, hist map[int64]int, start, end, now time.Time) []models.Bucket {
 	active := r.active[tr.svc.ID] // else every live count is zero
