@@ -30,6 +30,11 @@ type ServiceStatus struct {
 	Regional    []Incident // other open incidents (regional ones)
 	UpdatedAt   time.Time
 	Version     uint64 // changes whenever anything shown changes (ETags)
+	// HeadVersion changes whenever anything shown but the chart series
+	// changes: the service, the level, the counts, the incidents. The
+	// leader publishes those changes to followers at once and changes of
+	// the chart alone at a bounded pace (server/leader). Not published.
+	HeadVersion uint64 `json:"-"`
 }
 
 // Counts are counted (unique) reports in some span, in total and by problem

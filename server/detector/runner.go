@@ -63,6 +63,7 @@ type Runner struct {
 	active   map[uint]bool                 // services with a count in minutes (the others' are all zero)
 	chart    map[uint]map[int64]int        // completed buckets of the last day, from rollups
 	chartAt  time.Time                     // the bucket boundary chart was loaded after
+	chartGen uint64                        // one more at each load of chart (chartKey)
 	restored map[stateKey]restoredState
 	saveTurn int                     // SaveModelsIfDue's turns so far
 	scratch  []models.Bucket         // where the next chart series is built (status.go)
@@ -289,6 +290,7 @@ func (r *Runner) loadChart(ctx context.Context, now time.Time) error {
 		m[row.Bucket] += row.Count
 	}
 	r.chart, r.chartAt = chart, boundary
+	r.chartGen++
 	return nil
 }
 

@@ -25,6 +25,15 @@ type tracked struct {
 	unsaved    map[string]pendingSave
 	savedAt    map[string]time.Time
 	shown      []models.Bucket // the chart series last published (shared with readers: never written)
+	shownHash  uint64          // seriesHash(shown)
+	// shownFrom: what shown was built from when no live count went into
+	// it (zero otherwise): the same inputs build the same series again
+	// (chartSeries)
+	shownFrom chartKey
+	bandsGen  uint32 // one more each time bands is replaced (chartKey)
+	// spare is memory for the next chart series, made by the learner's
+	// worker (learnedBands), taken by the first series shown
+	spare []models.Bucket
 	// savedUntil: the learned-until of the models' last save (0: none
 	// saved by this runner or loaded from a save); savemodels.go
 	savedUntil int64

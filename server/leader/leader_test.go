@@ -346,3 +346,128 @@ func TestPublishKeepsNoOlderSnapshot(t *testing.T) {
 		t.Errorf("written %d statuses of the older snapshot and %d of the newer, want at most %d and %d", held.written[1], held.written[2], leader.PublishChunk, n)
 	}
 }
+
+// writeLog is the fenced store, noting each write's statuses (service and
+// version) in order.
+type writeLog struct {
+	leader.Statuses
+	mu     sync.Mutex
+	writes [][]models.ServiceStatus
+}
+
+func (w *writeLog) PutStatuses(ctx context.Context, seq int64, changed []models.ServiceStatus, removed []uint) error {
+	if err := w.Statuses.PutStatuses(ctx, seq, changed, removed); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.writes = append(w.writes, append([]models.ServiceStatus(nil), changed...))
+	w.mu.Unlock()
+	return nil
+}
+
+// count is how many statuses of version v have been written, and in how
+// many writes.
+func (w *writeLog) count(v uint64) (statuses, writes int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, part := range w.writes {
+		n := 0
+		for _, s := range part {
+			if s.Version == v {
+				n++
+			}
+		}
+		statuses += n
+		if n > 0 {
+			writes++
+		}
+	}
+	return statuses, writes
+}
+
+// A change of every chart at once (each chart's band after a warm start,
+// every chart moving on at a bucket boundary) goes out at most Trickle
+// statuses a round; a change of anything else (here a level) goes out in
+// the round that sees it, before the charts still waiting, and the charts
+// all arrive, none overwriting the newer status.
+func TestPublishTricklesChartsAndNeverDelaysALevel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, svcs, term := publishingLeader(ctx, t)
+	n := len(svcs)
+	budget := leader.Trickle(n)
+	if budget >= n/4 {
+		t.Fatalf("Trickle(%d) = %d: too few services to test it", n, budget)
+	}
+	at := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	snapshot := func(version uint64, outage string) []models.ServiceStatus {
+		out := make([]models.ServiceStatus, len(svcs))
+		for i, s := range svcs {
+			out[i] = models.ServiceStatus{Service: s, Level: models.LevelOK, HeadVersion: 1, Version: version,
+				Series: []models.Bucket{{Start: at, Count: int(version)}}}
+			if s.Slug == outage {
+				out[i].Level, out[i].HeadVersion, out[i].Version = models.LevelOutage, 2, 3
+			}
+		}
+		return out
+	}
+	snap := detector.NewSnapshot()
+	snap.Publish(snapshot(1, ""))
+	log := &writeLog{Statuses: st.Fenced(store.Fence{Holder: "leader", Term: term})}
+	go leader.Publish(ctx, term, snap, log, slog.New(slog.DiscardHandler))
+	waitFor(t, "every status published", func() bool { got, _ := log.count(1); return got == n })
+
+	snap.Publish(snapshot(2, "")) // every chart changed, nothing else
+	waitFor(t, "the first charts written", func() bool { got, _ := log.count(2); return got > 0 })
+	// The last service in the queue (the snapshot's order: by slug) goes down.
+	last := svcs[0].Slug
+	for _, s := range svcs {
+		last = max(last, s.Slug)
+	}
+	snap.Publish(snapshot(2, last))
+	waitFor(t, "the outage written", func() bool { got, _ := log.count(3); return got == 1 })
+	charts, _ := log.count(2)
+	t.Logf("%d of %d charts written before the outage (Trickle %d a round)", charts, n, budget)
+	if charts > 3*budget || n-charts < n/2 {
+		t.Errorf("the outage was written after %d of the %d charts waiting (at most %d a round)", charts, n, budget)
+	}
+	// n/budget rounds of a second each.
+	testkit.Eventually(t, 30*time.Second, "every chart written", func() bool { got, _ := log.count(2); return got == n-1 })
+	log.mu.Lock()
+	for i, part := range log.writes {
+		charts := 0
+		for _, s := range part {
+			if s.Version == 2 {
+				charts++
+			}
+		}
+		if charts > budget {
+			t.Errorf("write %d carried %d charts, more than %d", i, charts, budget)
+		}
+	}
+	log.mu.Unlock()
+	got, _, err := st.StatusesSince(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range got {
+		want := uint64(2)
+		if s.Service.Slug == last {
+			want = 3
+		}
+		if s.Version != want || len(s.Series) != 1 || s.Series[0].Count != 2 {
+			t.Fatalf("%s stored at version %d with chart %v, want version %d", s.Service.Slug, s.Version, s.Series, want)
+		}
+	}
+}
+
+// Trickle lets every chart of a catalogue out within five minutes, and
+// never fewer than 250 a second (a catalogue of 250 services or fewer
+// publishes every change in the round that sees it).
+func TestTricklePace(t *testing.T) {
+	for _, c := range []struct{ services, want int }{{0, 250}, {250, 250}, {50_000, 250}, {75_000, 250}, {75_001, 251}, {300_000, 1000}} {
+		if got := leader.Trickle(c.services); got != c.want {
+			t.Errorf("Trickle(%d) = %d, want %d", c.services, got, c.want)
+		}
+	}
+}
