@@ -23,7 +23,7 @@ import (
 // four. A service in no group is not in it.
 func TestCorrelatedBanner(t *testing.T) {
 	execPath := chromium(t)
-	clock := servertest.NewClock(time.Now().UTC().Truncate(time.Minute).Add(40 * time.Second))
+	clock := servertest.NewClock(servertest.Now().Truncate(time.Minute).Add(40 * time.Second))
 	opts := func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now }
 	env := servertest.Env(t)
 	app := servertest.StartEnv(t, env, opts)

@@ -19,7 +19,7 @@ import (
 // the window, is in no group. The incident.opened webhooks a real receiver
 // gets carry the group each incident was in when it opened.
 func TestCorrelatedIncidentsThroughTheDetector(t *testing.T) {
-	clock := servertest.NewClock(time.Now().UTC().Truncate(15 * time.Minute).Add(7 * time.Minute))
+	clock := servertest.NewClock(servertest.Now().Truncate(15 * time.Minute).Add(7 * time.Minute))
 	opts := func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now }
 	env := servertest.Env(t)
 	app := servertest.StartEnv(t, env, opts)

@@ -35,7 +35,7 @@ func counted(t *testing.T, app *servertest.App, addr string) bool {
 func TestRestartWithoutRedisForgetsNobody(t *testing.T) {
 	env := servertest.Env(t)
 	delete(env, "OUTCRY_REDIS_URL")
-	clock := servertest.NewClock(time.Now().UTC())
+	clock := servertest.NewClock(servertest.Now())
 	now := func(o *server.Options) { o.Now = clock.Now }
 	app := servertest.StartEnv(t, env, now)
 	app.CreateService(t, "chatgpt", "login")

@@ -64,7 +64,7 @@ func fetchFeed(t *testing.T, app *servertest.App, path, ctype string) (*gofeed.F
 // restart, and a new incident (opened by a burst through HTTP) changes
 // the ETag and comes first. Pages link the feeds in their head.
 func TestFeeds(t *testing.T) {
-	clock := servertest.NewClock(time.Now().UTC().Truncate(15 * time.Minute).Add(7*time.Minute + 30*time.Second))
+	clock := servertest.NewClock(servertest.Now().Truncate(15 * time.Minute).Add(7*time.Minute + 30*time.Second))
 	opts := func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now }
 	env := servertest.Env(t)
 	env["OUTCRY_PUBLIC_URL"] = "https://status.example.org"

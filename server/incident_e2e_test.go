@@ -57,7 +57,7 @@ func TestBurstOpensIncidentThatSurvivesRestartAndResolves(t *testing.T) {
 		time.Minute + 1500*time.Millisecond, 7*time.Minute + 30*time.Second,
 	} {
 		t.Run(into.String(), func(t *testing.T) {
-			burstOpensIncident(t, time.Now().UTC().Truncate(15*time.Minute).Add(into))
+			burstOpensIncident(t, servertest.Now().Truncate(15*time.Minute).Add(into))
 		})
 	}
 }
@@ -129,7 +129,7 @@ func burstOpensIncident(t *testing.T, at time.Time) {
 // still since: growth is news when the rate limit allows, not only in the
 // tick it happened.
 func TestHeldPeakIsAnnouncedOnceAfterTheUpdateInterval(t *testing.T) {
-	clock := servertest.NewClock(time.Now().UTC().Truncate(time.Minute).Add(20 * time.Second))
+	clock := servertest.NewClock(servertest.Now().Truncate(time.Minute).Add(20 * time.Second))
 	app := servertest.Start(t, nil, func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now })
 	app.CreateService(t, "chatgpt", "login", "app")
 	updated := func() int {

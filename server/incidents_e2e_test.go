@@ -96,7 +96,7 @@ func TestIncidentsAcrossServices(t *testing.T) {
 	// The clock stands still, and the open incidents began minutes before
 	// it: the detector, which restores them, cannot see 15 quiet minutes
 	// since they began and resolve them while the test reads.
-	now := time.Now().UTC().Truncate(time.Second)
+	now := servertest.Now().Truncate(time.Second)
 	clock := servertest.NewClock(now)
 	opts := func(o *server.Options) { o.Now = clock.Now }
 	env := servertest.Env(t)

@@ -81,7 +81,7 @@ func createWithOfficial(t *testing.T, app *servertest.App, slug, url string, com
 // the service JSON, the page, and the incident.updated webhook a real
 // receiver gets.
 func TestOfficialLeadTime(t *testing.T) {
-	clock := servertest.NewClock(time.Now().UTC().Truncate(time.Minute).Add(20 * time.Second))
+	clock := servertest.NewClock(servertest.Now().Truncate(time.Minute).Add(20 * time.Second))
 	page := officialtest.NewPage(t, "statuspage", "ChatGPT",
 		officialtest.Component{ID: "c1", Name: "Conversations", Status: "operational"},
 		officialtest.Component{ID: "c2", Name: "Login", Status: "operational"})

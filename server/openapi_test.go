@@ -245,7 +245,7 @@ type exchange struct {
 }
 
 func TestOpenAPIResponsesValidate(t *testing.T) {
-	start := time.Now().UTC().Truncate(15 * time.Minute).Add(7 * time.Minute)
+	start := servertest.Now().Truncate(15 * time.Minute).Add(7 * time.Minute)
 	clock := servertest.NewClock(start)
 	app := servertest.Start(t, nil, func(o *server.Options) {
 		o.RunnerInterval, o.OfficialInterval = 20*time.Millisecond, 20*time.Millisecond

@@ -343,7 +343,7 @@ func readPage(t *testing.T, app *servertest.App, base string) spView {
 // TestStatuspageClientReadsOutcry: a Statuspage client reads the catalogue
 // page and one service's page before, during and after an incident.
 func TestStatuspageClientReadsOutcry(t *testing.T) {
-	clock := servertest.NewClock(time.Now().UTC().Truncate(15 * time.Minute).Add(7 * time.Minute))
+	clock := servertest.NewClock(servertest.Now().Truncate(15 * time.Minute).Add(7 * time.Minute))
 	app := servertest.Start(t, nil, func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now })
 	for slug, name := range map[string]string{"chatgpt": "ChatGPT", "claude": "Claude"} {
 		if r := app.Admin(t, "POST", "/api/v1/services", map[string]any{"slug": slug, "name": name, "problems": []string{"login", "app"}}); r.Status != http.StatusCreated {

@@ -13,7 +13,7 @@ import (
 // open incidents by level, the snapshot's age, the render cache's answers
 // and the busiest services' report rates of the last complete minute.
 func TestSurgeMetrics(t *testing.T) {
-	clock := servertest.NewClock(time.Now().UTC().Truncate(time.Minute).Add(10 * time.Second))
+	clock := servertest.NewClock(servertest.Now().Truncate(time.Minute).Add(10 * time.Second))
 	app := servertest.Start(t, nil, func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now })
 	app.CreateService(t, "chatgpt", "login", "app")
 	app.CreateService(t, "quiet", "login")

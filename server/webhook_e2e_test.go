@@ -56,7 +56,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 // for the same incident.
 func TestIncidentReachesWebhookEndToEnd(t *testing.T) {
 	rcv := webhooktest.NewReceiver(t)
-	clock := servertest.NewClock(time.Now().UTC())
+	clock := servertest.NewClock(servertest.Now())
 	app := servertest.Start(t, nil, func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now })
 	app.CreateService(t, "chatgpt", "login", "app")
 	r := app.Admin(t, "POST", "/api/v1/webhooks", map[string]any{"url": rcv.URL, "services": []string{"chatgpt"}})
@@ -146,7 +146,7 @@ func TestWebhookSurvivesRestartWhileReceiverIsDown(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	clock := servertest.NewClock(time.Now().UTC())
+	clock := servertest.NewClock(servertest.Now())
 	opts := func(o *server.Options) { o.Now = clock.Now }
 	env := servertest.Env(t)
 	app := servertest.StartEnv(t, env, opts)

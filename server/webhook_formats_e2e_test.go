@@ -29,7 +29,7 @@ func TestAlertFormatsEndToEnd(t *testing.T) {
 		webhooktest.Answer{Status: http.StatusTooManyRequests, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: `{"message":"You are being rate limited.","retry_after":7.5,"global":false}`},
 		webhooktest.Answer{Status: http.StatusNoContent})
-	clock := servertest.NewClock(time.Now().UTC())
+	clock := servertest.NewClock(servertest.Now())
 	app := servertest.Start(t, func(env map[string]string) { env["OUTCRY_PUBLIC_URL"] = "https://status.example.org" },
 		func(o *server.Options) { o.RunnerInterval = 20 * time.Millisecond; o.Now = clock.Now })
 	app.CreateService(t, "chatgpt", "login", "app")

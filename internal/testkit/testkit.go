@@ -42,6 +42,23 @@ func (c *Clock) Set(t time.Time) {
 	c.mu.Unlock()
 }
 
+// Daytime is t, or t moved by whole hours so that it lies between 01:00
+// and 22:00 UTC: a test whose clock starts at the wall time and moves on
+// by minutes never crosses midnight, when the reporter-hash key changes
+// (a reporter is counted once more then, by design) and the day's buckets
+// start afresh. Whole hours keep a start aligned to its minute or
+// quarter-hour. CI once ran at 23:5x and a 10-minute step lost the
+// dedupe a test expected.
+func Daytime(t time.Time) time.Time {
+	switch h := t.UTC().Hour(); {
+	case h >= 22:
+		return t.Add(-3 * time.Hour)
+	case h < 1:
+		return t.Add(2 * time.Hour)
+	}
+	return t
+}
+
 // Eventually checks cond until it holds, and fails the test (Fatal) when
 // it still does not after d; what says what was awaited. It checks at
 // once, then after 5 ms, the pause doubling up to 50 ms: quick to notice

@@ -56,3 +56,25 @@ func TestEventually(t *testing.T) {
 		t.Errorf("a condition that never holds: failed %q after %s", f.failed, time.Since(start))
 	}
 }
+
+func TestDaytime(t *testing.T) {
+	day := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct{ in, want time.Duration }{
+		{23*time.Hour + 55*time.Minute, 20*time.Hour + 55*time.Minute},
+		{22 * time.Hour, 19 * time.Hour},
+		{21*time.Hour + 59*time.Minute, 21*time.Hour + 59*time.Minute},
+		{0, 2 * time.Hour},
+		{59*time.Minute + 30*time.Second, 2*time.Hour + 59*time.Minute + 30*time.Second},
+		{time.Hour, time.Hour},
+		{12*time.Hour + 7*time.Minute, 12*time.Hour + 7*time.Minute},
+	} {
+		got := Daytime(day.Add(c.in))
+		if want := day.Add(c.want); !got.Equal(want) {
+			t.Errorf("Daytime(%s) = %s, want %s", day.Add(c.in), got, want)
+		}
+		// Twenty minutes on, still the same day: no test step crosses midnight.
+		if got.Add(20*time.Minute).YearDay() != got.YearDay() {
+			t.Errorf("Daytime(%s) = %s is within 20 minutes of midnight", day.Add(c.in), got)
+		}
+	}
+}

@@ -14,3 +14,7 @@ type Clock = testkit.Clock
 
 // NewClock starts a clock at t.
 func NewClock(t time.Time) *Clock { return testkit.NewClock(t) }
+
+// Now is the wall time clear of midnight (testkit.Daytime): where a test
+// with a Clock starts when the minutes it moves on must stay in one day.
+func Now() time.Time { return testkit.Daytime(time.Now().UTC()) }
