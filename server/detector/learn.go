@@ -339,11 +339,14 @@ func (r *Runner) waitFirstLearning(ctx context.Context, d time.Duration) {
 }
 
 // Learning reports how many services' models are still learning their
-// history (0 once caught up) out of how many the start had to learn. It is
-// safe to call from any goroutine.
+// history (0 once caught up) out of how many the start had to learn. A
+// service counts until the published snapshot shows it judged (its
+// baseline band): the learner hands a model over a tick before the tick
+// that publishes it, and /readyz and the learning gauge say "caught up"
+// only once the pages do. It is safe to call from any goroutine.
 func (r *Runner) Learning() (left, total int) {
 	if p := r.progress.Load(); p != nil {
-		return int(p.left.Load()), p.total
+		return int(max(p.left.Load(), r.shown.Load())), p.total
 	}
 	return 0, 0
 }

@@ -205,6 +205,14 @@ func TestReportsWhileLearningAreCountedAndLaterDetected(t *testing.T) {
 	}
 	close(gated.gate)
 	r.waitLearning(context.Background(), time.Minute)
+	// Learned, but not yet shown judged: until a tick publishes it, the
+	// service still counts as learning (/readyz and the gauge say so).
+	if left, _ := r.Learning(); left != 1 {
+		t.Fatalf("Learning() = %d after the learner finished and before a tick published it, want 1", left)
+	}
+	if st := w.status(r); st.Series[len(st.Series)-1].Baseline != nil {
+		t.Fatal("the snapshot shows a band before any tick took the learned model")
+	}
 	w.run(t, r, time.Minute, 10)
 	if left, _ := r.Learning(); left != 0 {
 		t.Fatalf("%d services still learning after the learner finished", left)

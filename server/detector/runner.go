@@ -69,6 +69,7 @@ type Runner struct {
 	scratch  []models.Bucket         // where the next chart series is built (status.go)
 	learn    *learner                // learning in the background, nil once caught up (learn.go)
 	progress atomic.Pointer[learner] // the latest learner, for Learning
+	shown    atomic.Int64            // services the last published snapshot showed still learning
 }
 
 // Spans the runner works with.
@@ -160,12 +161,14 @@ func (r *Runner) Tick(ctx context.Context) error {
 	live := make(map[uint]bool, len(services))
 	announced := false
 	minute := now.Truncate(time.Minute).Unix()
+	var learning int64
 	for _, svc := range services {
 		live[svc.ID] = true
 		tr := r.tracked[svc.ID]
 		tr.svc = svc
 		if tr.learning {
 			tr.last15 = r.last15(svc.ID, minute)
+			learning++
 			continue
 		}
 		if r.evaluate(ctx, tr, now) {
@@ -185,6 +188,7 @@ func (r *Runner) Tick(ctx context.Context) error {
 		}
 	}
 	r.Snapshot.Publish(list)
+	r.shown.Store(learning)
 	if r.OnTick != nil {
 		r.OnTick(r.tickStats(began, now, list))
 	}
