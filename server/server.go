@@ -98,29 +98,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	if a.store, err = store.Open(ctx, cfg.DatabaseURL, a.log); err != nil {
+	if err := a.openCatalog(ctx); err != nil {
 		return nil, err
-	}
-	// The version before the catalogue is read: a service another replica
-	// creates between this read and Run's first check is then still seen
-	// as a change (refreshCatalog).
-	if a.catVersion, err = a.store.CatalogVersion(ctx); err != nil {
-		return nil, err
-	}
-	if a.cat, err = catalog.New(ctx, a.store); err != nil {
-		return nil, err
-	}
-	a.cat.CheckURL = func(raw string) error {
-		return safehttp.CheckDestination(raw, "official_status_url", cfg.OfficialAllowPrivate)
-	}
-	if cfg.Demo {
-		seeded, err := catalog.SeedDemo(ctx, a.cat, a.now())
-		if err != nil {
-			return nil, fmt.Errorf("seeding the demo catalogue: %w", err)
-		}
-		if seeded {
-			a.log.Info("seeded the demo catalogue with synthetic history", "services", catalog.DemoServices(), "days", catalog.DemoDays)
-		}
 	}
 	keys, err := hashKeys(ctx, cfg, a.store, a.now(), a.log)
 	if err != nil {
@@ -129,6 +108,56 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if a.limits, err = newLimits(ctx, cfg, a.now, a.log, a.reg, a.store.CountedSince); err != nil {
 		return nil, err
 	}
+	a.writer = a.newWriter()
+	a.hooks = webhook.New(a.store, webhook.Options{
+		AllowPrivate: cfg.WebhookAllowPrivate, PublicURL: cfg.PublicURL,
+		Log: a.log, Now: a.now, Metrics: a.reg,
+	})
+	if err := a.loadOfficial(ctx, opts); err != nil {
+		return nil, err
+	}
+	if err := a.startRoles(ctx, opts); err != nil {
+		return nil, err
+	}
+	if err := a.newHTTP(keys, opts); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// openCatalog opens the store and reads the catalogue (seeding the demo
+// services first when asked).
+func (a *App) openCatalog(ctx context.Context) (err error) {
+	if a.store, err = store.Open(ctx, a.cfg.DatabaseURL, a.log); err != nil {
+		return err
+	}
+	// The version before the catalogue is read: a service another replica
+	// creates between this read and Run's first check is then still seen
+	// as a change (refreshCatalog).
+	if a.catVersion, err = a.store.CatalogVersion(ctx); err != nil {
+		return err
+	}
+	if a.cat, err = catalog.New(ctx, a.store); err != nil {
+		return err
+	}
+	allowPrivate := a.cfg.OfficialAllowPrivate
+	a.cat.CheckURL = func(raw string) error {
+		return safehttp.CheckDestination(raw, "official_status_url", allowPrivate)
+	}
+	if a.cfg.Demo {
+		seeded, err := catalog.SeedDemo(ctx, a.cat, a.now())
+		if err != nil {
+			return fmt.Errorf("seeding the demo catalogue: %w", err)
+		}
+		if seeded {
+			a.log.Info("seeded the demo catalogue with synthetic history", "services", catalog.DemoServices(), "days", catalog.DemoDays)
+		}
+	}
+	return nil
+}
+
+// newWriter starts the reports' group-commit writer, with its metrics.
+func (a *App) newWriter() *store.Writer {
 	batches := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "outcry_writer_batch_size", Help: "Reports committed per group-commit transaction.",
 		Buckets: prometheus.ExponentialBuckets(1, 2, 11),
@@ -138,39 +167,41 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		Buckets: prometheus.ExponentialBuckets(0.00025, 2, 12),
 	})
 	a.reg.MustRegister(batches, commits)
-	a.writer = a.store.NewWriter(store.WriterOptions{OnBatch: func(n int, took time.Duration) {
+	return a.store.NewWriter(store.WriterOptions{OnBatch: func(n int, took time.Duration) {
 		batches.Observe(float64(n))
 		commits.Observe(took.Seconds())
 	}})
+}
 
-	a.hooks = webhook.New(a.store, webhook.Options{
-		AllowPrivate: cfg.WebhookAllowPrivate, PublicURL: cfg.PublicURL,
-		Log: a.log, Now: a.now, Metrics: a.reg,
-	})
-
+// loadOfficial reads the official statuses stored last and sets how often
+// they are polled.
+func (a *App) loadOfficial(ctx context.Context, opts Options) error {
 	a.board = official.NewBoard()
 	if _, err := a.board.Load(ctx, a.store, time.Time{}); err != nil {
-		return nil, fmt.Errorf("reading official statuses: %w", err)
+		return fmt.Errorf("reading official statuses: %w", err)
 	}
 	a.offm = official.NewMetrics(a.reg)
-	a.offInt = cfg.OfficialInterval
+	a.offInt = a.cfg.OfficialInterval
 	if opts.OfficialInterval > 0 {
 		a.offInt = opts.OfficialInterval
 	}
 	a.offTO = opts.OfficialTimeout
+	return nil
+}
 
+// startRoles campaigns for the leader's lease and waits for the first
+// role's first round (a detector tick, or reading the leader's statuses):
+// pages have something to show from the first request on.
+func (a *App) startRoles(ctx context.Context, opts Options) error {
 	a.snap = detector.NewSnapshot()
 	a.holder = holderID()
 	a.roles = newRoles(a, opts.RunnerInterval)
 	a.roles.learnWait = opts.LearnWait
 	a.roles.surge = newSurgeMetrics(a.reg, a.snap, a.now)
 	a.elector = leader.New(leader.Options{
-		Lease: a.store, Holder: a.holder, TTL: cfg.LeaderTTL, Renew: cfg.LeaderRenew, Log: a.log, Metrics: a.reg,
+		Lease: a.store, Holder: a.holder, TTL: a.cfg.LeaderTTL, Renew: a.cfg.LeaderRenew, Log: a.log, Metrics: a.reg,
 		Lead: a.roles.lead, Follow: a.roles.follow,
 	})
-	// The first role's first round (a detector tick, or reading the
-	// leader's statuses) completes before serving: pages have something to
-	// show from the first request on.
 	// The lease is renewed meanwhile (Run starts only once New returns): a
 	// leader's first tick can outlast it (50,000 services on a busy
 	// PostgreSQL: 11 s against the 10 s TTL), and a lapsed lease made the
@@ -178,33 +209,35 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	a.elector.Campaign(ctx)
 	renew := time.NewTicker(a.elector.RenewEvery())
 	defer renew.Stop()
-first:
 	for {
 		select {
 		case err := <-a.roles.first:
 			if err != nil {
-				return nil, fmt.Errorf("first detector tick or status read: %w", err)
+				return fmt.Errorf("first detector tick or status read: %w", err)
 			}
-			break first
+			return nil
 		case <-renew.C:
 			a.elector.Campaign(ctx)
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
+}
 
+// newHTTP builds the handlers, the router and the HTTP server, and listens.
+func (a *App) newHTTP(keys handlers.DayKeys, opts Options) error {
+	cfg := &a.cfg
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = randomHex()
-		a.cfg.AdminToken = cfg.AdminToken
 		a.log.Warn("OUTCRY_ADMIN_TOKEN is not set; generated one for this run", "admin_token", cfg.AdminToken)
 	}
 	a.engine = gin.New()
 	if err := a.engine.SetTrustedProxies(cfg.TrustedProxies); err != nil {
-		return nil, fmt.Errorf("OUTCRY_TRUSTED_PROXIES: %w", err)
+		return fmt.Errorf("OUTCRY_TRUSTED_PROXIES: %w", err)
 	}
 	openapi, err := docs.OpenAPIJSON()
 	if err != nil {
-		return nil, fmt.Errorf("the embedded OpenAPI document: %w", err)
+		return fmt.Errorf("the embedded OpenAPI document: %w", err)
 	}
 	ready := []handlers.Checker{{Name: "database", Check: a.store.Ping}, {Name: "detector", Check: a.roles.detectorReady, Optional: true}}
 	if a.limits.redis != nil {
@@ -214,7 +247,7 @@ first:
 	var accessJSON io.Writer
 	if opts.LogWriter != nil {
 		a.access = newBufferedLog(opts.LogWriter, 500*time.Millisecond)
-		accessLog = NewLogger(cfg, a.access)
+		accessLog = NewLogger(*cfg, a.access)
 		if cfg.LogFormat == "json" {
 			accessJSON = a.access // the handlers append slog's JSON lines by hand
 		}
@@ -238,7 +271,7 @@ first:
 	a.ln = opts.Listener
 	if a.ln == nil {
 		if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-			return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 		}
 	}
 	a.httpSrv = &http.Server{
@@ -250,7 +283,7 @@ first:
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
-	return a, nil
+	return nil
 }
 
 // Addr is the address the app listens on.
