@@ -291,22 +291,8 @@ func (p *Poller) Poll(ctx context.Context, svc models.Service) {
 		s.row = models.OfficialSource{ServiceID: svc.ID, URL: svc.OfficialStatusURL, Status: models.OfficialUnknown}
 		s.fails, s.failing, s.retryAfter = 0, false, 0
 	}
-	if !s.loaded {
-		open, err := p.o.Store.OfficialIncidentsActiveSince(ctx, svc.ID, p.o.Now())
-		if err != nil {
-			p.o.Metrics.poll("error")
-			if ctx.Err() == nil {
-				p.o.Log.Warn("reading official incidents failed", "service", svc.Slug, "err", err)
-			}
-			return
-		}
-		s.open = map[string]*models.OfficialIncident{}
-		for i := range open {
-			if open[i].ResolvedAt == nil {
-				s.open[open[i].ExternalID] = &open[i]
-			}
-		}
-		s.loaded = true
+	if !s.loaded && !p.loadOpen(ctx, svc, s) {
+		return
 	}
 	before := models.OfficialStatusOf(s.row)
 	res := p.fetch(ctx, svc, &s.row)
@@ -314,39 +300,7 @@ func (p *Poller) Poll(ctx context.Context, svc models.Service) {
 		return
 	}
 	now := p.o.Now().UTC()
-	prevOK := s.row.LastOKAt
-	s.row.LastPollAt = &now
-	s.retryAfter = res.retryAfter
-	var incs []models.OfficialIncident
-	switch {
-	case res.err != nil:
-		p.o.Metrics.poll("error")
-		s.fails++
-		s.row.LastError = truncate(res.err.Error(), 500)
-		if s.row.FailingSince == nil {
-			s.row.FailingSince = &now
-		}
-		if !s.failing {
-			s.failing = true
-			p.o.Log.Warn("official status source failing; showing it as unavailable until it answers", "service", svc.Slug,
-				"url", svc.OfficialStatusURL, "since", s.row.FailingSince, "err", res.err, "retry_after", res.retryAfter)
-		}
-	default:
-		if s.failing {
-			p.o.Log.Info("official status source recovered", "service", svc.Slug, "url", svc.OfficialStatusURL,
-				"failing_for", now.Sub(*s.row.FailingSince).Round(time.Second))
-		}
-		s.failing, s.fails, s.row.FailingSince, s.row.LastError, s.row.LastOKAt = false, 0, nil, "", &now
-		switch {
-		case res.notModified:
-			p.o.Metrics.poll("not_modified")
-		case res.unchanged:
-			p.o.Metrics.poll("unchanged")
-		default:
-			p.o.Metrics.poll("ok")
-			incs = p.apply(s, res.reading, now, prevOK)
-		}
-	}
+	incs := p.record(s, svc, res, now)
 	changed := !models.OfficialStatusOf(s.row).Same(before) || s.row.UpdatedAt.IsZero()
 	if changed {
 		s.row.UpdatedAt = now // followers read the rows stamped since their last read
@@ -372,6 +326,64 @@ func (p *Poller) Poll(ctx context.Context, svc models.Service) {
 	if res.err == nil && p.acknowledge(ctx, svc, now) {
 		s.row.UpdatedAt = now // the acknowledgement stamped the stored row
 	}
+}
+
+// loadOpen reads svc's official incidents still open into s, once per
+// source (false: the read failed, and was logged).
+func (p *Poller) loadOpen(ctx context.Context, svc models.Service, s *source) bool {
+	open, err := p.o.Store.OfficialIncidentsActiveSince(ctx, svc.ID, p.o.Now())
+	if err != nil {
+		p.o.Metrics.poll("error")
+		if ctx.Err() == nil {
+			p.o.Log.Warn("reading official incidents failed", "service", svc.Slug, "err", err)
+		}
+		return false
+	}
+	s.open = map[string]*models.OfficialIncident{}
+	for i := range open {
+		if open[i].ResolvedAt == nil {
+			s.open[open[i].ExternalID] = &open[i]
+		}
+	}
+	s.loaded = true
+	return true
+}
+
+// record takes a fetch's outcome into s at now: the failures and backoff,
+// the row's status and, from a fresh reading, the incidents to store.
+func (p *Poller) record(s *source, svc models.Service, res fetched, now time.Time) []models.OfficialIncident {
+	prevOK := s.row.LastOKAt
+	s.row.LastPollAt = &now
+	s.retryAfter = res.retryAfter
+	if res.err != nil {
+		p.o.Metrics.poll("error")
+		s.fails++
+		s.row.LastError = truncate(res.err.Error(), 500)
+		if s.row.FailingSince == nil {
+			s.row.FailingSince = &now
+		}
+		if !s.failing {
+			s.failing = true
+			p.o.Log.Warn("official status source failing; showing it as unavailable until it answers", "service", svc.Slug,
+				"url", svc.OfficialStatusURL, "since", s.row.FailingSince, "err", res.err, "retry_after", res.retryAfter)
+		}
+		return nil
+	}
+	if s.failing {
+		p.o.Log.Info("official status source recovered", "service", svc.Slug, "url", svc.OfficialStatusURL,
+			"failing_for", now.Sub(*s.row.FailingSince).Round(time.Second))
+	}
+	s.failing, s.fails, s.row.FailingSince, s.row.LastError, s.row.LastOKAt = false, 0, nil, "", &now
+	switch {
+	case res.notModified:
+		p.o.Metrics.poll("not_modified")
+	case res.unchanged:
+		p.o.Metrics.poll("unchanged")
+	default:
+		p.o.Metrics.poll("ok")
+		return p.apply(s, res.reading, now, prevOK)
+	}
+	return nil
 }
 
 // apply takes a fresh reading into s.row and returns the incidents to
