@@ -208,6 +208,12 @@ func (s *Store) recomputeQuery(db *gorm.DB, lo, hi int64) *gorm.DB {
 
 // writeRollups upserts recomputed groups, raising a stored count (or
 // replacing a demo row's), never lowering a real one.
+//
+// A service deleted after its groups were read (its rollups already
+// deleted, by this replica or another) must not get them back: after the
+// upsert, the rollups of every written service that no longer exists are
+// deleted. DeleteService deletes a service's rollups after the service
+// itself, so whichever of the two comes last removes them.
 func (s *Store) writeRollups(ctx context.Context, rows []models.Rollup) error {
 	if len(rows) == 0 {
 		return nil
@@ -217,7 +223,29 @@ func (s *Store) writeRollups(ctx context.Context, rows []models.Rollup) error {
 		DoUpdates: clause.Set{{Column: clause.Column{Name: "count"},
 			Value: gorm.Expr("CASE WHEN rollups.demo OR rollups.count < excluded.count THEN excluded.count ELSE rollups.count END")}},
 	}).CreateInBatches(rows, 200).Error
-	return translate(err, "rollup")
+	if err != nil {
+		return translate(err, "rollup")
+	}
+	written := make(map[uint]bool)
+	for _, r := range rows {
+		written[r.ServiceID] = true
+	}
+	ids := slices.Collect(maps.Keys(written))
+	for chunk := range slices.Chunk(ids, 1000) { // far below either dialect's limit on parameters
+		var live []uint
+		if err := s.w.WithContext(ctx).Model(&models.Service{}).Where("id IN ?", chunk).Pluck("id", &live).Error; err != nil {
+			return translate(err, "rollup")
+		}
+		for _, id := range live {
+			delete(written, id)
+		}
+	}
+	for id := range written {
+		if err := s.deleteRollupsOf(ctx, id); err != nil {
+			return translate(err, "rollup")
+		}
+	}
+	return nil
 }
 
 // reportsByMinute is the reports table read through the index on (minute,

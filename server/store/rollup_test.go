@@ -258,6 +258,44 @@ func TestRollupStaleWriteDoesNotLowerCounts(t *testing.T) {
 	}
 }
 
+// TestRollupOfADeletedServiceIsNotWrittenBack: a Rollup that read a
+// service's groups before the service was deleted (here, or on another
+// replica) writes them after DeleteService removed its rollups; they go
+// again at once instead of staying until Prune. The other services' are
+// written as usual.
+func TestRollupOfADeletedServiceIsNotWrittenBack(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d.Name, func(t *testing.T) {
+			f := newRollupFixture(t, d)
+			f.add(0, 3, f.minute(1, 1), true, "US", "login")
+			f.add(1, 2, f.minute(3, 1), true, "DE", "app")
+			ctx := context.Background()
+			read, err := f.st.recompute(ctx, [][2]int64{{f.from, f.from + 5*bucketSecs}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.st.DeleteService(ctx, f.svcs[0].Slug); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.st.writeRollups(ctx, read); err != nil {
+				t.Fatal(err)
+			}
+			count := func(id uint) (n int64) {
+				if err := f.st.w.Model(&models.Rollup{}).Where("service_id = ?", id).Count(&n).Error; err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			if n := count(f.svcs[0].ID); n != 0 {
+				t.Fatalf("%d rollups of the deleted service written back", n)
+			}
+			if n := count(f.svcs[1].ID); n != 1 {
+				t.Fatalf("%d rollups of a live service, want 1", n)
+			}
+		})
+	}
+}
+
 // TestRollupReadsOnlyItsWindow: on SQLite (no statistics) both of Rollup's
 // reads go through the index on (minute, counted, id) with a range on
 // minute, and the fingerprint reads that index alone. Without the hint the

@@ -60,14 +60,21 @@ func (s *Store) DeleteService(ctx context.Context, slug string) error {
 	if err != nil {
 		return translate(err, "service "+slug)
 	}
-	if err := s.deleteSlices(ctx, "DELETE FROM rollups WHERE (service_id, bucket, region, problem) IN "+
-		"(SELECT service_id, bucket, region, problem FROM rollups WHERE service_id = ? LIMIT ?)", id); err != nil {
+	if err := s.deleteRollupsOf(ctx, id); err != nil {
 		return translate(err, "rollups of "+slug)
 	}
 	if err := s.deleteSlices(ctx, "DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE service_id = ? LIMIT ?)", id); err != nil {
 		return translate(err, "reports of "+slug)
 	}
 	return nil
+}
+
+// deleteRollupsOf deletes every rollup of a deleted service, a slice at a
+// time (DeleteService, and writeRollups for a service deleted while its
+// groups were being recomputed).
+func (s *Store) deleteRollupsOf(ctx context.Context, id uint) error {
+	return s.deleteSlices(ctx, "DELETE FROM rollups WHERE (service_id, bucket, region, problem) IN "+
+		"(SELECT service_id, bucket, region, problem FROM rollups WHERE service_id = ? LIMIT ?)", id)
 }
 
 // deleteSlice is how many rows one slice of a bulk delete removes.
