@@ -126,6 +126,20 @@ func (f *rollupFixture) matches(what string) {
 	}
 }
 
+// readTwoServices stores counted reports of the first two services and
+// recomputes the window's groups without writing them: what a Rollup has
+// read when something happens before it writes.
+func (f *rollupFixture) readTwoServices() []models.Rollup {
+	f.t.Helper()
+	f.add(0, 3, f.minute(1, 1), true, "US", "login")
+	f.add(1, 2, f.minute(3, 1), true, "DE", "app")
+	read, err := f.st.recompute(context.Background(), [][2]int64{{f.from, f.from + 5*bucketSecs}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return read
+}
+
 // minute is the start of minute m of the window's bucket b (0 the oldest).
 func (f *rollupFixture) minute(b, m int) int64 { return f.from + int64(b)*bucketSecs + int64(m)*60 }
 
@@ -225,14 +239,8 @@ func TestRollupStaleWriteDoesNotLowerCounts(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(d.Name, func(t *testing.T) {
 			f := newRollupFixture(t, d)
-			f.add(0, 3, f.minute(1, 1), true, "US", "login")
-			f.add(1, 2, f.minute(3, 1), true, "DE", "app")
 			ctx := context.Background()
-			// The old leader reads...
-			stale, err := f.st.recompute(ctx, [][2]int64{{f.from, f.from + 5*bucketSecs}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			stale := f.readTwoServices() // the old leader reads...
 			// ...more reports arrive and the new leader rolls them up...
 			f.add(0, 2, f.minute(1, 4), true, "US", "login")
 			f.add(1, 1, f.minute(3, 9), true, "DE", "app")
@@ -267,13 +275,8 @@ func TestRollupOfADeletedServiceIsNotWrittenBack(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(d.Name, func(t *testing.T) {
 			f := newRollupFixture(t, d)
-			f.add(0, 3, f.minute(1, 1), true, "US", "login")
-			f.add(1, 2, f.minute(3, 1), true, "DE", "app")
 			ctx := context.Background()
-			read, err := f.st.recompute(ctx, [][2]int64{{f.from, f.from + 5*bucketSecs}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			read := f.readTwoServices()
 			if err := f.st.DeleteService(ctx, f.svcs[0].Slug); err != nil {
 				t.Fatal(err)
 			}
