@@ -233,7 +233,7 @@ func (s *Store) writeRollups(ctx context.Context, rows []models.Rollup) error {
 	ids := slices.Collect(maps.Keys(written))
 	for chunk := range slices.Chunk(ids, 1000) { // far below either dialect's limit on parameters
 		var live []uint
-		if err := s.w.WithContext(ctx).Model(&models.Service{}).Where("id IN ?", chunk).Pluck("id", &live).Error; err != nil {
+		if err := s.r.WithContext(ctx).Model(&models.Service{}).Where("id IN ?", chunk).Pluck("id", &live).Error; err != nil {
 			return translate(err, "rollup")
 		}
 		for _, id := range live {
