@@ -30,7 +30,9 @@ func runSeed(ctx context.Context, args []string, now func() time.Time, stdout, s
 		fmt.Fprintln(stderr, "outcry seed: want --db PATH-OR-URL, --services N >= 1, --days D >= 1 (and --busy B >= 0)")
 		return 2
 	}
-	st, err := store.Open(ctx, *db, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// No syncer: bulk mode turns SQLite's fsync off altogether (a seed that
+	// fails is run again on a fresh file).
+	st, err := store.OpenWith(ctx, *db, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), store.Options{})
 	if err != nil {
 		fmt.Fprintln(stderr, "outcry seed:", err)
 		return 1

@@ -56,6 +56,11 @@ type Config struct {
 	// MiB while the live heap is smaller (internal/gcfloor); 0 leaves the
 	// GC alone, as does GOGC set in the environment.
 	HeapFloorMB int
+	// SQLiteSyncEvery (OUTCRY_SQLITE_SYNC_EVERY) is store.Options.SyncEvery:
+	// 0 fsyncs every SQLite commit before its answer; above 0 a commit is
+	// answered once it is in the operating system and is on disk within
+	// this long.
+	SQLiteSyncEvery time.Duration
 }
 
 // Load reads the configuration through getenv (os.Getenv in production),
@@ -108,6 +113,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.checkURLs(e)
 	c.NetworkEvidence = e.whole("OUTCRY_NETWORK_EVIDENCE", "1", 1, 64, "want a whole number from 1 to 64")
 	c.HeapFloorMB = e.whole("OUTCRY_HEAP_FLOOR_MB", "64", 0, 1<<16, "want a whole number of MiB from 0 (off) to 65536")
+	c.SQLiteSyncEvery = e.syncEvery("OUTCRY_SQLITE_SYNC_EVERY", "100ms")
 	c.checkSecrets(e)
 	if len(e.errs) > 0 {
 		return c, fmt.Errorf("configuration: %w", errors.Join(e.errs...))
@@ -156,6 +162,16 @@ func (e *env) dur(k, def string) time.Duration {
 	d, err := parseDuration(v)
 	if err != nil || d <= 0 {
 		e.fail("%s=%q: want a positive duration such as 720h or 30d", k, v)
+	}
+	return d
+}
+
+// syncEvery is a duration from 0 (every commit) to a minute.
+func (e *env) syncEvery(k, def string) time.Duration {
+	v := e.get(k, def)
+	d, err := parseDuration(v)
+	if err != nil || d < 0 || d > time.Minute {
+		e.fail("%s=%q: want 0 (fsync every commit) or a duration up to 1m such as 1s or 250ms", k, v)
 	}
 	return d
 }

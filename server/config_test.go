@@ -21,7 +21,7 @@ func TestLoadDefaults(t *testing.T) {
 		c.PublicURL != "http://localhost:8080" || !c.Demo || c.WebhookAllowPrivate || c.AccessLog != "all" ||
 		c.LogFormat != "json" || c.Retention != 30*24*time.Hour || c.RollupRetention != 400*24*time.Hour ||
 		c.ShutdownTimeout != 20*time.Second || c.ReporterLimit != redis_rate.PerMinute(5) || c.NetworkLimit != redis_rate.PerMinute(300) ||
-		c.HeapFloorMB != 64 {
+		c.HeapFloorMB != 64 || c.SQLiteSyncEvery != 100*time.Millisecond {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if strings.Join(c.TrustedProxies, ",") != "127.0.0.0/8,::1/128" {
@@ -52,6 +52,7 @@ func TestLoadCollectsEveryError(t *testing.T) {
 		"OUTCRY_HASH_SECRET":            "short",
 		"OUTCRY_PUBLIC_URL":             "status.example.com",
 		"OUTCRY_HEAP_FLOOR_MB":          "-1",
+		"OUTCRY_SQLITE_SYNC_EVERY":      "2m",
 	}
 	_, err := Load(envOf(bad))
 	if err == nil {
@@ -92,6 +93,7 @@ func TestLoadValues(t *testing.T) {
 		"OUTCRY_HASH_SECRET":           "0123456789abcdef0123",
 		"OUTCRY_WEBHOOK_ALLOW_PRIVATE": "true",
 		"OUTCRY_HEAP_FLOOR_MB":         "0",
+		"OUTCRY_SQLITE_SYNC_EVERY":     "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +102,8 @@ func TestLoadValues(t *testing.T) {
 	want.Burst = 3
 	if c.AdminToken != "0123456789abcdef-from-file" || c.ReporterLimit != want || c.Retention != 36*time.Hour ||
 		strings.Join(c.TrustedProxies, ",") != "10.0.0.1/32,192.168.0.0/16" || c.PublicURL != "https://status.example.com" ||
-		c.Demo || c.AccessLog != "errors" || c.ShutdownTimeout != 5*time.Second || !c.WebhookAllowPrivate || c.HeapFloorMB != 0 {
+		c.Demo || c.AccessLog != "errors" || c.ShutdownTimeout != 5*time.Second || !c.WebhookAllowPrivate || c.HeapFloorMB != 0 ||
+		c.SQLiteSyncEvery != 0 {
 		t.Fatalf("%+v", c)
 	}
 	if _, err := Load(envOf(map[string]string{"OUTCRY_ADMIN_TOKEN_FILE": filepath.Join(dir, "missing")})); err == nil ||
@@ -113,6 +116,16 @@ func TestLoadValues(t *testing.T) {
 		_, err := Load(envOf(map[string]string{k: "0123456789abcdef0123", k + "_FILE": tokenFile}))
 		if err == nil || !strings.Contains(err.Error(), k+" and "+k+"_FILE are both set") {
 			t.Errorf("%s and %s_FILE both set: %v", k, k, err)
+		}
+	}
+	for v, want := range map[string]time.Duration{"1s": time.Second, "1m": time.Minute} {
+		if c, err := Load(envOf(map[string]string{"OUTCRY_SQLITE_SYNC_EVERY": v})); err != nil || c.SQLiteSyncEvery != want {
+			t.Errorf("OUTCRY_SQLITE_SYNC_EVERY=%s: %v, %v", v, c.SQLiteSyncEvery, err)
+		}
+	}
+	for _, v := range []string{"-1s", "often", "61s"} {
+		if _, err := Load(envOf(map[string]string{"OUTCRY_SQLITE_SYNC_EVERY": v})); err == nil {
+			t.Errorf("OUTCRY_SQLITE_SYNC_EVERY=%s accepted", v)
 		}
 	}
 	if c, _ := Load(envOf(map[string]string{"OUTCRY_TRUSTED_PROXIES": "none"})); len(c.TrustedProxies) != 0 {

@@ -128,7 +128,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 // openCatalog opens the store and reads the catalogue (seeding the demo
 // services first when asked).
 func (a *App) openCatalog(ctx context.Context) (err error) {
-	if a.store, err = store.Open(ctx, a.cfg.DatabaseURL, a.log); err != nil {
+	if a.store, err = store.OpenWith(ctx, a.cfg.DatabaseURL, a.log, store.Options{SyncEvery: a.cfg.SQLiteSyncEvery}); err != nil {
 		return err
 	}
 	// The version before the catalogue is read: a service another replica
@@ -166,7 +166,13 @@ func (a *App) newWriter() *store.Writer {
 		Name: "outcry_writer_commit_seconds", Help: "Time to insert and commit one group-commit transaction.",
 		Buckets: prometheus.ExponentialBuckets(0.00025, 2, 12),
 	})
-	a.reg.MustRegister(batches, commits)
+	syncs := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "outcry_sqlite_wal_syncs_total", Help: "fsyncs of SQLite's write-ahead log by the syncer (OUTCRY_SQLITE_SYNC_EVERY above 0).",
+	}, func() float64 { n, _ := a.store.WALSyncs(); return float64(n) })
+	syncFailures := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "outcry_sqlite_wal_sync_failures_total", Help: "Failed fsyncs of SQLite's write-ahead log by the syncer; /readyz fails until one works again.",
+	}, func() float64 { _, n := a.store.WALSyncs(); return float64(n) })
+	a.reg.MustRegister(batches, commits, syncs, syncFailures)
 	return a.store.NewWriter(store.WriterOptions{OnBatch: func(n int, took time.Duration) {
 		batches.Observe(float64(n))
 		commits.Observe(took.Seconds())

@@ -36,6 +36,7 @@ type Store struct {
 	log     *slog.Logger
 	bodies  sync.Pool // *bodyBuffer: published statuses' bodies (statusRows)
 	rollups rollupPrints
+	wal     *walSyncer // SQLite with Options.SyncEvery > 0
 }
 
 // IsPostgres reports whether url names a PostgreSQL database
@@ -45,9 +46,14 @@ func IsPostgres(url string) bool {
 }
 
 // Open opens (creating if needed) the database at url and migrates it to
-// the newest schema.
+// the newest schema, with the default Options.
 func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
-	s, err := open(url, log)
+	return OpenWith(ctx, url, log, Options{SyncEvery: DefaultSyncEvery})
+}
+
+// OpenWith is Open with o.
+func OpenWith(ctx context.Context, url string, log *slog.Logger, o Options) (*Store, error) {
+	s, err := open(url, log, o)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +65,7 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 }
 
 // open connects without migrating.
-func open(url string, log *slog.Logger) (*Store, error) {
+func open(url string, log *slog.Logger, o Options) (*Store, error) {
 	if url == "" {
 		return nil, errors.New("store: empty database URL")
 	}
@@ -73,7 +79,12 @@ func open(url string, log *slog.Logger) (*Store, error) {
 		s.w, s.r, err = openPostgres(url)
 	} else {
 		s.dialect = SQLite
-		s.w, s.r, err = openSQLite(url)
+		var path string
+		s.w, s.r, path, err = openSQLite(url, o.SyncEvery > 0)
+		if err == nil && o.SyncEvery > 0 {
+			s.wal = newWALSyncer(path, o.SyncEvery, log)
+			s.wal.start()
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -104,8 +115,14 @@ func gormConfig(reader bool) *gorm.Config {
 // Dialect is SQLite or Postgres.
 func (s *Store) Dialect() string { return s.dialect }
 
-// Ping checks that the database answers (for /readyz).
+// Ping checks that the database answers (for /readyz), and on SQLite with
+// a syncer that its last sync to disk worked.
 func (s *Store) Ping(ctx context.Context) error {
+	if s.wal != nil {
+		if err := s.wal.err(); err != nil {
+			return err
+		}
+	}
 	db, err := s.r.DB()
 	if err != nil {
 		return err
@@ -113,10 +130,23 @@ func (s *Store) Ping(ctx context.Context) error {
 	return db.PingContext(ctx)
 }
 
+// WALSyncs counts the syncer's fsyncs of SQLite's write-ahead log and its
+// failures (both 0 on PostgreSQL, or with Options.SyncEvery 0).
+func (s *Store) WALSyncs() (syncs, failures uint64) {
+	if s.wal == nil {
+		return 0, 0
+	}
+	return s.wal.syncs.Load(), s.wal.failures.Load()
+}
+
 // Close closes every connection. Close writers first: a writer's last batch
 // needs the database.
 func (s *Store) Close() error {
 	var errs []error
+	if s.wal != nil {
+		s.wal.close()
+		errs = append(errs, s.wal.err())
+	}
 	for _, g := range []*gorm.DB{s.r, s.w} {
 		if g == nil {
 			continue
