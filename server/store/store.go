@@ -80,10 +80,14 @@ func open(url string, log *slog.Logger, o Options) (*Store, error) {
 	} else {
 		s.dialect = SQLite
 		var path string
-		s.w, s.r, path, err = openSQLite(url, o.SyncEvery > 0)
-		if err == nil && o.SyncEvery > 0 {
-			s.wal = newWALSyncer(path, o.SyncEvery, log)
-			s.wal.start()
+		var onCommit func()
+		if o.SyncEvery > 0 {
+			s.wal = newWALSyncer(o.SyncEvery, log)
+			onCommit = s.wal.committing
+		}
+		s.w, s.r, path, err = openSQLite(url, onCommit)
+		if err == nil && s.wal != nil {
+			s.wal.start(path)
 		}
 	}
 	if err != nil {

@@ -29,33 +29,68 @@ type Options struct {
 	SyncEvery time.Duration
 }
 
-// walSyncer fsyncs a SQLite database's write-ahead log every interval: with
-// synchronous=NORMAL, SQLite itself syncs it only at checkpoints.
+// walSyncer fsyncs a SQLite database's write-ahead log every interval while
+// the writer commits, and sleeps without a ticker while it does not: with
+// synchronous=NORMAL, SQLite itself syncs the log only at checkpoints. The
+// writer connection's commit hook (committing) counts write transactions;
+// the hook runs as a commit begins, a moment before its pages reach the
+// log, so the syncer keeps syncing for quietTicks intervals after the count
+// last moved. An idle store makes no system call and no wake-up:
+// a Go process that makes a system call after idling wakes the runtime's
+// sysmon into fast polling, which cost ~5 ms of CPU a second with a sync
+// every 100 ms.
 type walSyncer struct {
-	path  string // the -wal file
 	every time.Duration
 	log   *slog.Logger
 	sync  func(*os.File) error // (*os.File).Sync; a test's failure
+
+	commits  atomic.Uint64 // write transactions of the writer connection
+	sleeping atomic.Bool   // the syncer waits on wake, not on its ticker
+	wake     chan struct{} // one slot: a commit began while it slept
 
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
 
+	// The syncer goroutine's own (a test's, when it is not started).
+	path     string   // the -wal file
 	f        *os.File // the log, opened once it exists
+	last     uint64   // commits at the last change seen
+	quiet    int      // intervals since
 	syncs    atomic.Uint64
 	failures atomic.Uint64
 	lastErr  atomic.Pointer[error] // nil after a sync that worked
 }
 
-func newWALSyncer(dbPath string, every time.Duration, log *slog.Logger) *walSyncer {
+// quietTicks intervals after the last commit began the log is synced once
+// more each interval: a commit's pages are written within microseconds of
+// its hook, and one of 1,000 pages or more (4 MB) is synced by the
+// checkpoint SQLite runs right after it.
+const quietTicks = 10
+
+func newWALSyncer(every time.Duration, log *slog.Logger) *walSyncer {
 	return &walSyncer{
-		path: dbPath + "-wal", every: every, log: log,
+		every: every, log: log,
 		sync: (*os.File).Sync,
-		stop: make(chan struct{}), done: make(chan struct{}),
+		stop: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1),
 	}
 }
 
-func (w *walSyncer) start() { go w.run() }
+// committing is the writer connection's commit hook.
+func (w *walSyncer) committing() {
+	w.commits.Add(1)
+	if w.sleeping.Load() {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (w *walSyncer) start(dbPath string) {
+	w.path = dbPath + "-wal"
+	go w.run()
+}
 
 func (w *walSyncer) run() {
 	defer close(w.done)
@@ -64,15 +99,51 @@ func (w *walSyncer) run() {
 	for {
 		select {
 		case <-w.stop:
-			w.syncNow()
-			if w.f != nil {
-				_ = w.f.Close()
-			}
+			w.finish()
 			return
 		case <-t.C:
-			w.syncNow()
+			if w.tick() {
+				continue
+			}
 		}
+		// Quiet and synced: no ticks until the next commit begins.
+		t.Stop()
+		w.sleeping.Store(true)
+		if w.commits.Load() == w.last { // else a commit began meanwhile
+			select {
+			case <-w.stop:
+				w.finish()
+				return
+			case <-w.wake:
+			}
+		}
+		w.sleeping.Store(false)
+		t.Reset(w.every)
 	}
+}
+
+// finish syncs a last time and closes the log.
+func (w *walSyncer) finish() {
+	w.syncNow()
+	if w.f != nil {
+		_ = w.f.Close()
+	}
+}
+
+// tick syncs while the writer commits, for quietTicks intervals after, and
+// until a failed sync works again; false when it has nothing more to do
+// until the next commit.
+func (w *walSyncer) tick() bool {
+	if c := w.commits.Load(); c != w.last {
+		w.last, w.quiet = c, 0
+	} else if w.quiet < quietTicks {
+		w.quiet++
+	}
+	if w.quiet < quietTicks || w.err() != nil {
+		w.syncNow()
+		return true
+	}
+	return false
 }
 
 // close syncs once more and stops; before the database closes (SQLite

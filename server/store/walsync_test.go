@@ -51,19 +51,116 @@ func TestSyncEveryChoosesWhenCommitsReachTheDisk(t *testing.T) {
 	if err := st.w.Exec("CREATE TABLE synced (x INTEGER)").Error; err != nil {
 		t.Fatal(err)
 	}
-	before, _ := st.WALSyncs()
+	// Idle: the syncs stop once quietTicks intervals passed without a commit.
+	deadline := time.Now().Add(10 * time.Second)
+	idle, _ := st.WALSyncs()
+	for stable := time.Now(); time.Since(stable) < 300*time.Millisecond; time.Sleep(20 * time.Millisecond) {
+		if n, _ := st.WALSyncs(); n != idle {
+			idle, stable = n, time.Now()
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the syncer kept syncing with no commit for 10 s")
+		}
+	}
 	if err := st.w.Exec("INSERT INTO synced VALUES (1)").Error; err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for n, _ := st.WALSyncs(); n < before+2; n, _ = st.WALSyncs() {
+	deadline = time.Now().Add(5 * time.Second)
+	for n, _ := st.WALSyncs(); n == idle; n, _ = st.WALSyncs() {
 		if time.Now().After(deadline) {
-			t.Fatalf("the log was synced %d times in 5 s after a commit (SyncEvery 20ms)", n-before)
+			t.Fatal("the log was not synced in 5 s after a commit (SyncEvery 20ms)")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	if _, failed := st.WALSyncs(); failed != 0 {
 		t.Errorf("%d failed syncs", failed)
+	}
+}
+
+// The writer connection's commit hook counts write transactions, and only
+// those: reads, on it or on the readers, do not count.
+func TestCommitHookCountsTheWritersTransactions(t *testing.T) {
+	st := openWith(t, Options{SyncEvery: time.Hour})
+	if err := st.w.Exec("CREATE TABLE hooked (x INTEGER)").Error; err != nil {
+		t.Fatal(err)
+	}
+	n0 := st.wal.commits.Load()
+	if err := st.w.Exec("INSERT INTO hooked VALUES (1)").Error; err != nil {
+		t.Fatal(err)
+	}
+	err := st.w.Transaction(func(tx *gormDB) error {
+		if err := tx.Exec("INSERT INTO hooked VALUES (2)").Error; err != nil {
+			return err
+		}
+		return tx.Exec("INSERT INTO hooked VALUES (3)").Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := st.w.Raw("SELECT count(*) FROM hooked").Scan(&n).Error; err != nil || n != 3 {
+		t.Fatalf("rows %d, %v", n, err)
+	}
+	if err := st.r.Raw("SELECT count(*) FROM hooked").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := st.wal.commits.Load() - n0; got != 2 {
+		t.Fatalf("commit hook counted %d write transactions, want 2 (an INSERT, a transaction of two)", got)
+	}
+}
+
+// The syncer syncs on every interval while the writer commits and for
+// quietTicks intervals after the last commit began, then makes no system
+// call until the next commit; after a failed sync it tries on every
+// interval until one works.
+func TestWALSyncerSyncsWhileTheWriterCommits(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	if err := os.WriteFile(db+"-wal", []byte("log"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := newWALSyncer(time.Hour, slog.New(slog.DiscardHandler))
+	w.path = db + "-wal"
+	defer func() { _ = w.f.Close() }()
+	calls := 0
+	var fail error
+	w.sync = func(f *os.File) error {
+		if fi, err := f.Stat(); err == nil && !fi.IsDir() {
+			calls++
+		}
+		return fail
+	}
+	ticks := func(n int) int {
+		before := calls
+		for range n {
+			w.tick()
+		}
+		return calls - before
+	}
+	ticks(quietTicks) // the start: as after a commit
+	if n := ticks(50); n != 0 {
+		t.Fatalf("%d syncs in 50 idle intervals, want 0", n)
+	}
+	w.committing()
+	if n := ticks(1); n != 1 {
+		t.Fatalf("%d syncs in the interval after a commit began, want 1", n)
+	}
+	w.committing()
+	w.committing()
+	if n := ticks(quietTicks + 20); n != quietTicks {
+		t.Fatalf("%d syncs after the last commit, want %d (one an interval until quiet)", n, quietTicks)
+	}
+
+	fail = errors.New("input/output error")
+	w.committing()
+	if n := ticks(quietTicks + 5); n != quietTicks+5 {
+		t.Fatalf("%d syncs in %d intervals with every sync failing, want one each", n, quietTicks+5)
+	}
+	fail = nil
+	if n := ticks(1); n != 1 || w.err() != nil {
+		t.Fatalf("%d syncs, err %v; want the one that works", n, w.err())
+	}
+	if n := ticks(20); n != 0 {
+		t.Fatalf("%d syncs once quiet and synced, want 0", n)
 	}
 }
 
@@ -102,7 +199,8 @@ func TestFailedWALSyncFailsPingUntilOneWorks(t *testing.T) {
 // replaces it (it removes the log when its last connection closes).
 func TestWALSyncerFollowsTheLogFile(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "x.db")
-	w := newWALSyncer(db, time.Hour, slog.New(slog.DiscardHandler))
+	w := newWALSyncer(time.Hour, slog.New(slog.DiscardHandler))
+	w.path = db + "-wal"
 	var synced []os.FileInfo
 	w.sync = func(f *os.File) error {
 		fi, err := f.Stat()
