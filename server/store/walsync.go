@@ -23,9 +23,9 @@ type Options struct {
 	// Above 0: a commit returns once SQLite has written it to the
 	// operating system (synchronous=NORMAL; in WAL mode that survives a
 	// crash or kill of the process, and the database never corrupts), and
-	// a syncer fsyncs the write-ahead log at least this often, so a power
-	// loss or a crash of the machine loses at most the last SyncEvery of
-	// commits. Ignored for PostgreSQL.
+	// a syncer fsyncs the write-ahead log every SyncEvery while commits
+	// happen, so a power loss or a crash of the machine loses about the
+	// last SyncEvery of commits at most. Ignored for PostgreSQL.
 	SyncEvery time.Duration
 }
 
@@ -47,19 +47,19 @@ type walSyncer struct {
 	commits  atomic.Uint64 // write transactions of the writer connection
 	sleeping atomic.Bool   // the syncer waits on wake, not on its ticker
 	wake     chan struct{} // one slot: a commit began while it slept
+	syncs    atomic.Uint64
+	failures atomic.Uint64
+	lastErr  atomic.Pointer[error] // nil after a sync that worked
 
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
 
 	// The syncer goroutine's own (a test's, when it is not started).
-	path     string   // the -wal file
-	f        *os.File // the log, opened once it exists
-	last     uint64   // commits at the last change seen
-	quiet    int      // intervals since
-	syncs    atomic.Uint64
-	failures atomic.Uint64
-	lastErr  atomic.Pointer[error] // nil after a sync that worked
+	path  string   // the -wal file
+	f     *os.File // the log, opened once it exists
+	last  uint64   // commits at the last change seen
+	quiet int      // intervals since
 }
 
 // quietTicks intervals after the last commit began the log is synced once
