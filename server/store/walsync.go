@@ -177,6 +177,10 @@ func (w *walSyncer) syncNow() {
 func (w *walSyncer) open() error {
 	fi, err := os.Stat(w.path)
 	if errors.Is(err, fs.ErrNotExist) {
+		if w.f != nil { // removed: a new one is made on the next open
+			_ = w.f.Close()
+			w.f = nil
+		}
 		return nil
 	}
 	if err != nil {

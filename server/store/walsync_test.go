@@ -238,5 +238,11 @@ func TestWALSyncerFollowsTheLogFile(t *testing.T) {
 	if w.syncs.Load() != 3 || w.err() != nil {
 		t.Fatalf("%d syncs, err %v; want 3, nil", w.syncs.Load(), w.err())
 	}
-	_ = w.f.Close()
+	if err := os.Remove(db + "-wal"); err != nil {
+		t.Fatal(err)
+	}
+	w.syncNow()
+	if len(synced) != 3 || w.f != nil || w.err() != nil {
+		t.Fatalf("after the log was removed: %d files synced, log open %v, err %v; want 3, closed, nil", len(synced), w.f != nil, w.err())
+	}
 }
